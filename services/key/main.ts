@@ -1,0 +1,33 @@
+// KeyService process: API keys, verification and rate-limit counters.
+import { KeyService } from "../../gen/onering/v1/key_pb.js";
+import { loadConfig } from "../shared/config.js";
+import { openStorage } from "../shared/database.js";
+import { requireToken } from "../shared/internalAuth.js";
+import { ProcessMetrics } from "../shared/metrics.js";
+import { processMain } from "../shared/processMain.js";
+import { serve } from "../shared/server.js";
+import * as schema from "./schema.js";
+
+processMain("key", async (logger) => {
+  const config = loadConfig("key");
+  const storage = await openStorage({
+    service: "key",
+    schemaName: "keys",
+    schema,
+    migrationsFolder: new URL("./migrations", import.meta.url).pathname,
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger,
+  });
+  return serve({
+    processName: "key",
+    config,
+    logger,
+    metrics: new ProcessMetrics("key"),
+    services: [KeyService],
+    interceptors: [requireToken([config.internalToken])],
+    routes: (router) => router.service(KeyService, {}),
+    readiness: () => storage.ping(),
+    onShutdown: () => storage.close(),
+  });
+});

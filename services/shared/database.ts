@@ -1,0 +1,70 @@
+// One storage frame for every service: Postgres through `pg` when a URL is
+// configured, otherwise an embedded PGlite database under .data/<service>/.
+// Both run the same drizzle-kit migrations, each service recorded in its own
+// table, so services sharing one database never see each other's history.
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import type { Logger } from "./logger.js";
+
+export type Db<TSchema extends Record<string, unknown>> = PgDatabase<PgQueryResultHKT, TSchema>;
+
+export interface Storage<TSchema extends Record<string, unknown>> {
+  db: Db<TSchema>;
+  kind: "postgres" | "pglite";
+  /** True when a trivial query succeeds (readiness). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface OpenStorageOptions<TSchema extends Record<string, unknown>> {
+  /** The service, naming its PGlite folder under dataDir. */
+  service: string;
+  /** Postgres schema the service owns (created by its first migration). */
+  schemaName: string;
+  schema: TSchema;
+  migrationsFolder: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  logger: Logger;
+}
+
+export async function openStorage<TSchema extends Record<string, unknown>>(options: OpenStorageOptions<TSchema>): Promise<Storage<TSchema>> {
+  const migrationConfig = {
+    migrationsFolder: options.migrationsFolder,
+    migrationsSchema: "drizzle",
+    migrationsTable: `${options.schemaName}_migrations`,
+  };
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    // A dropped connection must not kill the process; the pool reconnects on next use.
+    pool.on("error", (err) => options.logger.warn({ err: err.message }, "postgres connection lost"));
+    const db = drizzlePg(pool, { schema: options.schema });
+    await migratePg(db, migrationConfig);
+    options.logger.info({ schema: options.schemaName }, "postgres migrated");
+    return {
+      db: db as unknown as Db<TSchema>,
+      kind: "postgres",
+      ping: () => pool.query("select 1").then(() => true, () => false),
+      close: () => pool.end(),
+    };
+  }
+  const dir = path.join(options.dataDir, options.service);
+  mkdirSync(dir, { recursive: true });
+  const client = new PGlite(dir);
+  const db = drizzlePglite(client, { schema: options.schema });
+  await migratePglite(db, migrationConfig);
+  options.logger.info({ dir }, "embedded pglite migrated");
+  return {
+    db: db as unknown as Db<TSchema>,
+    kind: "pglite",
+    ping: () => client.query("select 1").then(() => true, () => false),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,50 @@
+// grpc.health.v1.Health, so grpc_health_probe, grpcurl and Kubernetes' native
+// gRPC probes work. The empty service name reports the whole process.
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { EventEmitter, on } from "node:events";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb.js";
+
+export { Status as ServingStatus };
+
+export class HealthRegistry {
+  private readonly statuses = new Map<string, Status>();
+  private readonly changes = new EventEmitter();
+
+  constructor(serviceNames: string[]) {
+    this.changes.setMaxListeners(0);
+    for (const name of ["", ...serviceNames]) this.statuses.set(name, Status.NOT_SERVING);
+  }
+
+  /** Sets every registered service (and the process) to one status. */
+  setAll(status: Status): void {
+    for (const name of this.statuses.keys()) {
+      this.statuses.set(name, status);
+      this.changes.emit(name, status);
+    }
+  }
+
+  get(service: string): Status | undefined {
+    return this.statuses.get(service);
+  }
+
+  private async *watch(service: string, signal: AbortSignal) {
+    yield { status: this.statuses.get(service) ?? Status.SERVICE_UNKNOWN };
+    for await (const [status] of on(this.changes, service, { signal })) {
+      yield { status: status as Status };
+    }
+  }
+
+  register(router: ConnectRouter): void {
+    router.service(Health, {
+      check: (req) => {
+        const status = this.statuses.get(req.service);
+        if (status === undefined) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
+        return { status };
+      },
+      list: () => ({
+        statuses: Object.fromEntries([...this.statuses].map(([name, status]) => [name, { status }])),
+      }),
+      watch: (req, ctx) => this.watch(req.service, ctx.signal),
+    });
+  }
+}

@@ -1,0 +1,18 @@
+// Structured JSON logs, one line per event. Secrets never reach a log line:
+// the redact paths cover every place a key, token or signing secret can sit.
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+export function createLogger(name: string, level = process.env.LOG_LEVEL ?? "info"): Logger {
+  return pino({
+    name,
+    level,
+    base: { service: name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: {
+      paths: ["secret", "*.secret", "authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "adminKey", "internalToken", "apiKey", "*.apiKey"],
+      censor: "[redacted]",
+    },
+  });
+}

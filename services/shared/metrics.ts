@@ -1,0 +1,51 @@
+// Prometheus metrics for one process: Node defaults plus a count and a latency
+// histogram per RPC and code. Services register their domain metrics on `registry`.
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class ProcessMetrics {
+  readonly registry = new Registry();
+  readonly rpcRequests: Counter<"service" | "method" | "code">;
+  readonly rpcDuration: Histogram<"service" | "method" | "code">;
+
+  constructor(processName: string) {
+    this.registry.setDefaultLabels({ process: processName });
+    collectDefaultMetrics({ register: this.registry });
+    this.rpcRequests = new Counter({
+      name: "onering_rpc_requests_total",
+      help: "RPCs handled, by service, method and status code.",
+      labelNames: ["service", "method", "code"],
+      registers: [this.registry],
+    });
+    this.rpcDuration = new Histogram({
+      name: "onering_rpc_duration_seconds",
+      help: "RPC handling time, by service, method and status code.",
+      labelNames: ["service", "method", "code"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+  }
+
+  /** Records one finished RPC. */
+  observe(service: string, method: string, code: string, seconds: number): void {
+    this.rpcRequests.inc({ service, method, code });
+    this.rpcDuration.observe({ service, method, code }, seconds);
+  }
+
+  /** Interceptor that records every unary and streaming call. */
+  interceptor(): Interceptor {
+    return (next) => async (req) => {
+      const started = performance.now();
+      const labels = [req.service.typeName, req.method.name] as const;
+      try {
+        const res = await next(req);
+        this.observe(...labels, "ok", (performance.now() - started) / 1000);
+        return res;
+      } catch (err) {
+        const code = ConnectError.from(err).code;
+        this.observe(...labels, String(code), (performance.now() - started) / 1000);
+        throw err;
+      }
+    };
+  }
+}

@@ -1,0 +1,23 @@
+// The NATS connection every process holds: it retries forever, so a NATS
+// restart is an outage to ride out, never a crash.
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "./logger.js";
+
+export type { NatsConnection };
+
+export async function connectNats(url: string, name: string, logger: Logger): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: url,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: true,
+  });
+  logger.info({ server: nc.getServer() }, "nats connected");
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect" || status.type === "reconnect") logger.warn({ nats: status.type }, `nats ${status.type}`);
+    }
+  })();
+  return nc;
+}

@@ -1,0 +1,103 @@
+// The four kill switches, held in a NATS KV bucket that every process watches,
+// so a flip takes effect across the mesh within a second without a restart.
+// Environment values are the start-up defaults: they replace a stored value
+// unless an operator set that flag live through the flags API.
+import { Kvm, type KV } from "@nats-io/kv";
+import type { MeshConfig } from "./config.js";
+import type { Logger } from "./logger.js";
+import type { NatsConnection } from "./nats.js";
+
+export type FlagName = keyof MeshConfig["flags"];
+export const flagNames = ["external_api_enabled", "external_api_canary_only", "webhooks_enabled", "webhooks_delivery_enabled"] as const satisfies readonly FlagName[];
+
+export interface FlagState {
+  name: FlagName;
+  enabled: boolean;
+  /** When it was last set through the flags API; undefined for the start-up default. */
+  updatedAt?: Date;
+  updatedBy?: string;
+}
+
+interface StoredFlag {
+  enabled: boolean;
+  updated_at?: string;
+  updated_by?: string;
+}
+
+export function isFlagName(name: string): name is FlagName {
+  return (flagNames as readonly string[]).includes(name);
+}
+
+export class RuntimeFlags {
+  private readonly states = new Map<FlagName, FlagState>();
+  private readonly listeners = new Set<(flag: FlagState) => void>();
+
+  private constructor(
+    private readonly kv: KV,
+    defaults: MeshConfig["flags"],
+    private readonly logger: Logger,
+  ) {
+    for (const name of flagNames) this.states.set(name, { name, enabled: defaults[name] });
+  }
+
+  static async open(nc: NatsConnection, bucket: string, defaults: MeshConfig["flags"], logger: Logger): Promise<RuntimeFlags> {
+    const kv = await new Kvm(nc).create(bucket, { history: 10 });
+    const flags = new RuntimeFlags(kv, defaults, logger);
+    for (const name of flagNames) {
+      const stored = (await kv.get(name))?.json<StoredFlag>();
+      if (stored?.updated_by === undefined && stored?.enabled !== defaults[name]) {
+        await kv.put(name, JSON.stringify({ enabled: defaults[name] } satisfies StoredFlag));
+      }
+    }
+    const watch = await kv.watch({ key: ">" });
+    let initialised!: () => void;
+    const loaded = new Promise<void>((resolve) => (initialised = resolve));
+    void (async () => {
+      for await (const entry of watch) {
+        if (isFlagName(entry.key) && entry.operation === "PUT") flags.apply(entry.key, entry.json<StoredFlag>());
+        if (entry.isUpdate === false && entry.delta === 0) initialised();
+      }
+    })();
+    // The watcher first replays current values; wait for them (bounded) before serving.
+    await Promise.race([loaded, new Promise((r) => setTimeout(r, 2000))]);
+    return flags;
+  }
+
+  private apply(name: FlagName, stored: StoredFlag): void {
+    const state: FlagState = {
+      name,
+      enabled: stored.enabled,
+      updatedAt: stored.updated_at ? new Date(stored.updated_at) : undefined,
+      updatedBy: stored.updated_by,
+    };
+    const changed = this.states.get(name)?.enabled !== state.enabled;
+    this.states.set(name, state);
+    if (changed) {
+      this.logger.info({ flag: name, enabled: state.enabled, by: state.updatedBy }, "runtime flag changed");
+      for (const listener of this.listeners) listener(state);
+    }
+  }
+
+  enabled(name: FlagName): boolean {
+    return this.states.get(name)!.enabled;
+  }
+
+  list(): FlagState[] {
+    return flagNames.map((name) => this.states.get(name)!);
+  }
+
+  /** Called whenever a flag's value changes, in this process or elsewhere. */
+  onChange(listener: (flag: FlagState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Sets a flag mesh-wide and records who changed it (the audit trail is the log and the KV history). */
+  async set(name: FlagName, enabled: boolean, by: string): Promise<FlagState> {
+    const stored: StoredFlag = { enabled, updated_at: new Date().toISOString(), updated_by: by };
+    await this.kv.put(name, JSON.stringify(stored));
+    this.logger.info({ audit: true, flag: name, enabled, by }, "runtime flag set");
+    this.apply(name, stored);
+    return this.states.get(name)!;
+  }
+}

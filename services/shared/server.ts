@@ -1,0 +1,184 @@
+// The one bootstrap every process uses: Connect, gRPC and gRPC-Web on one port
+// for HTTP/1.1 and cleartext HTTP/2 alike, plus health, reflection, /metrics,
+// /healthz, /readyz and a graceful SIGTERM.
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { Duplex } from "node:stream";
+import type { MeshConfig } from "./config.js";
+import { meshRegistry } from "./descriptors.js";
+import { HealthRegistry, ServingStatus } from "./health.js";
+import type { Logger } from "./logger.js";
+import type { ProcessMetrics } from "./metrics.js";
+import { registerReflection } from "./reflection.js";
+
+export type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+export interface ServeOptions {
+  /** Process name in logs and metrics, e.g. "gateway" or "webhook-worker". */
+  processName: string;
+  config: Pick<MeshConfig, "host" | "port" | "maxBodyBytes">;
+  logger: Logger;
+  metrics: ProcessMetrics;
+  /** The onering services this process implements (health and reflection list them). */
+  services: DescService[];
+  routes?: (router: ConnectRouter) => void;
+  interceptors?: Interceptor[];
+  /** Handles a plain HTTP request before Connect sees it; returns false to pass it on. */
+  httpHandler?: (req: AnyRequest, res: AnyResponse) => boolean;
+  /** Whether the process can take traffic now (for /readyz and Health). */
+  readiness?: () => boolean | Promise<boolean>;
+  /** Stops taking work and finishes or hands back in-flight work. */
+  onShutdown?: () => Promise<void>;
+}
+
+export interface RunningServer {
+  port: number;
+  health: HealthRegistry;
+  /** Graceful stop: not serving, no new connections, drain, then onShutdown. */
+  close(): Promise<void>;
+}
+
+// Every HTTP/2 connection starts with this preface; HTTP/1.1 never does.
+const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+// The HTTP/2 session reads the socket's native handle and would miss bytes we
+// already consumed, so it gets a stream that replays them first.
+function replayed(socket: net.Socket, head: Buffer): Duplex {
+  const stream = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk, encoding, callback) => void socket.write(chunk, encoding, callback),
+    final: (callback) => void socket.end(callback),
+    destroy: (err, callback) => {
+      socket.destroy(err ?? undefined);
+      callback(err);
+    },
+  });
+  stream.push(head);
+  socket.on("data", (chunk) => {
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => stream.push(null));
+  socket.on("close", () => stream.destroy());
+  return stream;
+}
+
+function sendJson(res: AnyResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const { logger, metrics } = options;
+  const serviceNames = options.services.map((s) => s.typeName);
+  const health = new HealthRegistry(serviceNames);
+  const allServices = [...serviceNames, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
+  const ready = async () => (options.readiness ? await options.readiness() : true);
+
+  const connect = connectNodeAdapter({
+    readMaxBytes: options.config.maxBodyBytes,
+    interceptors: [metrics.interceptor(), ...(options.interceptors ?? [])],
+    routes: (router) => {
+      health.register(router);
+      registerReflection(router, meshRegistry, allServices);
+      options.routes?.(router);
+    },
+  });
+
+  const handler = (req: AnyRequest, res: AnyResponse) => {
+    const path = req.url?.split("?")[0];
+    if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (req.method === "GET" && path === "/readyz") {
+      void ready().then(
+        (ok) => sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "not ready" }),
+        () => sendJson(res, 503, { status: "not ready" }),
+      );
+      return;
+    }
+    if (req.method === "GET" && path === "/metrics") {
+      void metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        res.end(text);
+      });
+      return;
+    }
+    if (options.httpHandler?.(req, res)) return;
+    connect(req as never, res as never);
+  };
+
+  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  const h2 = http2.createServer({}, handler);
+  const sockets = new Set<net.Socket>();
+  h2.on("session", (session) => {
+    session.on("error", (err) => logger.debug({ err }, "http2 session error"));
+  });
+
+  // Peek at the first bytes of each connection and hand it to the server that speaks its protocol.
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, h2Preface.length);
+      const isH2 = head.subarray(0, n).equals(h2Preface.subarray(0, n));
+      if (isH2 && head.length < h2Preface.length) return;
+      socket.off("data", onData);
+      socket.pause();
+      if (isH2) {
+        h2.emit("connection", replayed(socket, head));
+      } else {
+        socket.unshift(head);
+        h1.emit("connection", socket);
+      }
+      socket.resume();
+    };
+    socket.on("data", onData);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(options.config.port, options.config.host, () => resolve());
+  });
+  const port = (tcp.address() as net.AddressInfo).port;
+  health.setAll((await ready()) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+  logger.info({ port, services: serviceNames }, `${options.processName} listening`);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info("shutting down");
+      health.setAll(ServingStatus.NOT_SERVING);
+      tcp.close();
+      h1.closeIdleConnections();
+      await options.onShutdown?.();
+      await new Promise((r) => setTimeout(r, 100));
+      for (const socket of sockets) socket.destroy();
+      logger.info("stopped");
+    })());
+  return { port, health, close };
+}
+
+/** Closes the server on SIGTERM or SIGINT, then exits. */
+export function exitOnSignal(server: RunningServer, logger: Logger): void {
+  const stop = (signal: string) => {
+    logger.info({ signal }, "signal received");
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}

@@ -1,0 +1,68 @@
+// Tables of the `webhooks` schema, owned by WebhookService and its workers.
+import { bigint, boolean, index, integer, jsonb, pgSchema, text, timestamp } from "drizzle-orm/pg-core";
+
+export const webhooksSchema = pgSchema("webhooks");
+
+export const subscriptions = webhooksSchema.table(
+  "subscriptions",
+  {
+    id: text("id").primaryKey(),
+    ownerKeyId: text("owner_key_id").notNull(),
+    url: text("url").notNull(),
+    eventTypes: jsonb("event_types").$type<string[]>().notNull(),
+    description: text("description").notNull().default(""),
+    enabled: boolean("enabled").notNull().default(true),
+    paused: boolean("paused").notNull().default(false),
+    disabledReason: text("disabled_reason").notNull().default(""),
+    secret: text("secret").notNull(),
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("subscriptions_owner_idx").on(t.ownerKeyId)],
+);
+
+export const events = webhooksSchema.table(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    type: text("type").notNull(),
+    data: jsonb("data").notNull(),
+    idempotencyKey: text("idempotency_key"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("events_idempotency_idx").on(t.idempotencyKey, t.createdAt)],
+);
+
+export const deliveries = webhooksSchema.table(
+  "deliveries",
+  {
+    id: text("id").primaryKey(),
+    eventId: text("event_id").notNull(),
+    subscriptionId: text("subscription_id").notNull(),
+    status: text("status").notNull(),
+    attemptCount: integer("attempt_count").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    deadLetteredAt: timestamp("dead_lettered_at", { withTimezone: true }),
+    /** Set once JetStream acknowledged the job; unset rows are the outbox. */
+    enqueuedAt: timestamp("enqueued_at", { withTimezone: true }),
+  },
+  (t) => [index("deliveries_subscription_idx").on(t.subscriptionId, t.createdAt), index("deliveries_status_idx").on(t.status)],
+);
+
+export const attempts = webhooksSchema.table(
+  "attempts",
+  {
+    deliveryId: text("delivery_id").notNull(),
+    number: integer("number").notNull(),
+    statusCode: integer("status_code").notNull().default(0),
+    error: text("error").notNull().default(""),
+    responseBody: text("response_body").notNull().default(""),
+    durationMs: bigint("duration_ms", { mode: "number" }).notNull(),
+    attemptedAt: timestamp("attempted_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("attempts_delivery_idx").on(t.deliveryId, t.number)],
+);

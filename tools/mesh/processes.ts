@@ -1,0 +1,48 @@
+// The five mesh processes and how to spawn one, shared by `npm start` and the
+// test harness so both run exactly what production runs.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+export type ProcessName = "key" | "webhook" | "webhook-worker" | "metrics" | "gateway";
+
+export interface ProcessSpec {
+  name: ProcessName;
+  entry: string;
+  args: string[];
+}
+
+/** In start order: the gateway and worker depend on the others. */
+export const meshProcesses: ProcessSpec[] = [
+  { name: "key", entry: "services/key/main.ts", args: [] },
+  { name: "webhook", entry: "services/webhook/main.ts", args: [] },
+  { name: "metrics", entry: "services/metrics/main.ts", args: [] },
+  { name: "webhook-worker", entry: "services/webhook/main.ts", args: ["--role", "worker"] },
+  { name: "gateway", entry: "services/gateway/main.ts", args: [] },
+];
+
+/** Starts one process from its TypeScript entry (tsx, no build step). */
+export function spawnProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", spec.entry, ...spec.args], {
+    cwd: repoRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Resolves once GET /healthz answers, or rejects after the timeout. */
+export async function waitHealthy(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
+}

@@ -1,0 +1,86 @@
+// `npm start`: the whole mesh on one machine, on embedded defaults.
+import { randomBytes } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { defaultPorts } from "../services/shared/config.js";
+import { natsReachable, natsServerOnPath, startNatsServer } from "./mesh/natsServer.js";
+import { meshProcesses, spawnProcess, waitHealthy } from "./mesh/processes.js";
+
+const env: NodeJS.ProcessEnv = {
+  HOST: "127.0.0.1",
+  ONERING_WEBHOOKS_ALLOW_PRIVATE_URLS: "1",
+  ...process.env,
+  ONERING_ADMIN_KEY: process.env.ONERING_ADMIN_KEY ?? `admin_${randomBytes(24).toString("base64url")}`,
+  ONERING_INTERNAL_TOKEN: process.env.ONERING_INTERNAL_TOKEN ?? randomBytes(32).toString("base64url"),
+};
+const natsUrl = env.NATS_URL ?? "nats://127.0.0.1:4222";
+const children: { name: string; child: ChildProcess }[] = [];
+let stopping = false;
+
+function stopAll(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  for (const { child } of [...children].reverse()) child.kill("SIGTERM");
+  const exit = setTimeout(() => process.exit(code), 5000);
+  exit.unref();
+  Promise.all(children.map(({ child }) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null))).then(() => process.exit(code));
+}
+
+function supervise(name: string, child: ChildProcess): void {
+  children.push({ name, child });
+  const prefix = `${name.padEnd(14)} |`;
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${prefix} ${line}\n`));
+  }
+  // Nothing restarts silently: one process gone stops the mesh, loudly.
+  child.once("exit", (code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`${prefix} exited (${signal ?? code}); stopping the mesh\n`);
+    stopAll(1);
+  });
+}
+
+async function main(): Promise<void> {
+  if (!(await natsReachable(natsUrl))) {
+    if (env.NATS_URL || !natsServerOnPath()) {
+      process.stderr.write(
+        `NATS is not reachable at ${natsUrl}.\nStart one with JetStream (nats-server -js), or install nats-server ` +
+          `(Debian: apt-get install nats-server) and run npm start again.\n`,
+      );
+      process.exit(1);
+    }
+    process.stdout.write("starting a private nats-server -js on 127.0.0.1:4222 (store in .data/nats)\n");
+    supervise("nats-server", await startNatsServer(4222, ".data/nats"));
+  }
+  env.NATS_URL = natsUrl;
+  for (const spec of meshProcesses) {
+    const port = defaultPorts[spec.name === "webhook-worker" ? "worker" : spec.name];
+    const child = spawnProcess(spec, { ...env, PORT: String(port) });
+    supervise(spec.name, child);
+    await waitHealthy(`http://127.0.0.1:${port}`, 60_000, child);
+  }
+  const admin = env.ONERING_ADMIN_KEY;
+  process.stdout.write(`
+OneRing mesh is up.
+  gateway   http://127.0.0.1:${defaultPorts.gateway}   (REST, Connect, gRPC, gRPC-Web; OpenAPI at /openapi.json)
+  key       http://127.0.0.1:${defaultPorts.key}
+  webhook   http://127.0.0.1:${defaultPorts.webhook}   (worker health on :${defaultPorts.worker})
+  metrics   http://127.0.0.1:${defaultPorts.metrics}
+
+  ONERING_ADMIN_KEY=${admin}
+
+Try:
+  curl -s -X POST http://127.0.0.1:${defaultPorts.gateway}/v1/admin/external/keys -H 'Authorization: Bearer ${admin}' -H 'Content-Type: application/json' -d '{"name":"demo","tier":"free"}'
+  curl -s http://127.0.0.1:${defaultPorts.gateway}/v1/admin/flags -H 'Authorization: Bearer ${admin}'
+  grpcurl -plaintext 127.0.0.1:${defaultPorts.metrics} list
+
+Ctrl-C stops everything.
+`);
+}
+
+process.on("SIGINT", () => stopAll(0));
+process.on("SIGTERM", () => stopAll(0));
+main().catch((err: unknown) => {
+  process.stderr.write(`npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  stopAll(1);
+});
