@@ -248,6 +248,10 @@ describe.each(overlays)("overlay %s", (overlay) => {
     for (const w of longRunning(objects)) {
       const budgets = byKind(objects, "PodDisruptionBudget").filter((b) => selects((b.spec as any).selector, podLabels(w)));
       expect(budgets.length, `${key(w)} PodDisruptionBudget`).toBe(1);
+      // A node drain must be able to move a pod even at the smallest scale.
+      const budget = budgets[0]!.spec as { maxUnavailable?: number; minAvailable?: number };
+      const allowed = budget.maxUnavailable ?? minReplicas(objects, w) - budget.minAvailable!;
+      expect(allowed, `${key(w)} disruptions allowed at minimum scale`).toBeGreaterThanOrEqual(1);
     }
   });
 
