@@ -1,7 +1,7 @@
 // The migrations Job's entry point: applies every service's drizzle migrations
-// to Postgres once, before the new pods roll out, so replicas starting together
-// never race to create the same schema. Services still migrate at start (a
-// no-op after this), which keeps local runs and the dev overlay self-sufficient.
+// to Postgres once per release, ahead of the rollout (docs/DEPLOY.md), so new
+// replicas starting together do not race to change the same schema. Services
+// still migrate at start (a no-op after this), which keeps local runs working.
 import { loadConfig, type ServiceName } from "../services/shared/config.js";
 import { openStorage } from "../services/shared/database.js";
 import { createLogger } from "../services/shared/logger.js";
