@@ -86,6 +86,8 @@ describe("Dockerfile", () => {
     const buildStage = dockerfile.find((s) => s.name === /--from=(\S+)/.exec(built.args)![1])!;
     expect(buildStage.instructions.some((i) => i.op === "RUN" && i.args === "npm run build")).toBe(true);
     expect(contextCopies(finalStage).every((src) => !src.endsWith(".ts"))).toBe(true);
+    // Its "type": "module" is what makes node load dist/**/*.js as ES modules.
+    expect(contextCopies(finalStage)).toContain("package.json");
   });
 
   it("copies into the build stage everything the build reads, and .dockerignore lets it through", () => {
