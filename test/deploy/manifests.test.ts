@@ -1,7 +1,8 @@
 // Renders both overlays offline and holds every object to the Kubernetes
 // OpenAPI schemas and to the deployment's policy rules (issue 8).
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -87,6 +88,44 @@ it("reads every variable name from config.ts", () => {
   expect(storageServices.sort()).toEqual(["key", "metrics", "webhook"]);
 });
 
+/**
+ * The schema validators accept fields they do not know, so a misspelt field
+ * would pass silently. Typing each object as its kubernetes-models interface
+ * lets TypeScript's excess-property check reject it instead.
+ */
+function unknownFieldErrors(objects: K8sObject[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "onering-k8s-types-"));
+  try {
+    const source = objects.map((o, i) => {
+      const module = path.join(repoRoot, "node_modules", "kubernetes-models", o.apiVersion, `${o.kind}.js`);
+      return `import type { I${o.kind} as T${i} } from ${JSON.stringify(module)};\nexport const o${i}: T${i} = ${JSON.stringify(o)};`;
+    });
+    writeFileSync(path.join(dir, "objects.ts"), `${source.join("\n")}\n`);
+    const compilerOptions = { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", skipLibCheck: true, types: [] };
+    writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["objects.ts"] }));
+    try {
+      execFileSync(path.join(repoRoot, "node_modules", ".bin", "tsc"), ["-p", dir], { encoding: "utf8", stdio: "pipe" });
+      return "";
+    } catch (err) {
+      return String((err as { stdout: string }).stdout);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const builtIn = (objects: K8sObject[]) => objects.filter((o) => !o.apiVersion.startsWith("monitoring.coreos.com/"));
+
+it("uses no field the Kubernetes API does not define, in either overlay", () => {
+  expect(unknownFieldErrors(overlays.flatMap((o) => builtIn(rendered[o])))).toBe("");
+});
+
+it("would notice a misspelt field", () => {
+  const deployment = structuredClone(find(rendered.prod, "Deployment", "gateway")!);
+  (podContainers(deployment)[0] as Record<string, unknown>).readinessProbes = {};
+  expect(unknownFieldErrors([deployment])).toContain("readinessProbes");
+});
+
 describe.each(overlays)("overlay %s", (overlay) => {
   const objects = rendered[overlay];
 
@@ -105,8 +144,7 @@ describe.each(overlays)("overlay %s", (overlay) => {
   });
 
   it("validates every built-in object against the Kubernetes OpenAPI schemas", async () => {
-    const builtIn = objects.filter((o) => !o.apiVersion.startsWith("monitoring.coreos.com/"));
-    for (const o of builtIn) await expect(schemaValidate(o), key(o)).resolves.toBeUndefined();
+    for (const o of builtIn(objects)) await expect(schemaValidate(o), key(o)).resolves.toBeUndefined();
   });
 
   it("gives every long-running container probes, requests, limits and a locked-down security context", () => {
