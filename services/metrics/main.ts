@@ -1,11 +1,17 @@
 // MetricsService process: rollups of usage and delivery outcomes, alerts.
+import { KeyService } from "../../gen/onering/v1/key_pb.js";
 import { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
+import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { requireToken } from "../shared/internalAuth.js";
+import { createInternalClient } from "../shared/internalClient.js";
 import { ProcessMetrics } from "../shared/metrics.js";
+import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { serve } from "../shared/server.js";
+import { createMetricsService } from "./metricsService.js";
+import { RollupConsumer } from "./rollupConsumer.js";
 import * as schema from "./schema.js";
 
 processMain("metrics", async (logger) => {
@@ -19,6 +25,15 @@ processMain("metrics", async (logger) => {
     dataDir: config.dataDir,
     logger,
   });
+  const nc = await connectNats(config.natsUrl, "metrics", logger);
+  const rollups = await RollupConsumer.start(nc, config.natsPrefix, storage.db, logger);
+  const internal = { internalToken: config.internalToken };
+  const service = createMetricsService({
+    config,
+    db: storage.db,
+    keys: createInternalClient(KeyService, { ...internal, baseUrl: config.serviceUrls.key }),
+    webhooks: createInternalClient(WebhookService, { ...internal, baseUrl: config.serviceUrls.webhook }),
+  });
   return serve({
     processName: "metrics",
     config,
@@ -27,8 +42,12 @@ processMain("metrics", async (logger) => {
     services: [MetricsService],
     // Ops call it directly with the admin key; the gateway with the internal token.
     interceptors: [requireToken([config.internalToken, config.adminKey])],
-    routes: (router) => router.service(MetricsService, {}),
+    routes: (router) => router.service(MetricsService, service),
     readiness: () => storage.ping(),
-    onShutdown: () => storage.close(),
+    onShutdown: async () => {
+      await rollups.stop();
+      await nc.drain();
+      await storage.close();
+    },
   });
 });

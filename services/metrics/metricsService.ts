@@ -1,0 +1,132 @@
+// MetricsService handlers: figures from the rollups, live delivery state from
+// WebhookService, the key list from KeyService, alerts against thresholds.
+import type { Client, ServiceImpl } from "@connectrpc/connect";
+import type { KeyService } from "../../gen/onering/v1/key_pb.js";
+import type { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
+import type { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
+import type { MeshConfig } from "../shared/config.js";
+import type { Storage } from "../shared/database.js";
+import { invalidArgument } from "../shared/errors.js";
+import { computeAlerts } from "./alerts.js";
+import { quantileSeconds } from "./latencyBuckets.js";
+import { requestSums, webhookSums, type RequestSums, type WebhookSums } from "./rollupQueries.js";
+import type * as schema from "./schema.js";
+
+const day = 86_400;
+
+function windowOf(requested: bigint): number {
+  if (requested === 0n) return day;
+  if (requested < 60n || requested > 30n * BigInt(day)) {
+    throw invalidArgument([{ field: "window_seconds", description: "must be between 60 and 2592000" }]);
+  }
+  return Number(requested);
+}
+
+const outcomeTotal = (sums: RequestSums, outcome: string) => [...sums.byTier.values()].reduce((n, o) => n + (o.get(outcome) ?? 0), 0);
+const webhookCount = (sums: WebhookSums, outcome: string) => sums.outcomes.get(outcome)?.count ?? 0;
+
+export interface MetricsServiceDeps {
+  config: MeshConfig;
+  db: Storage<typeof schema>["db"];
+  keys: Client<typeof KeyService>;
+  webhooks: Client<typeof WebhookService>;
+}
+
+export function createMetricsService({ config, db, keys, webhooks }: MetricsServiceDeps): ServiceImpl<typeof MetricsService> {
+  // Alerts always judge the last 24 h, whatever window the caller asked for.
+  const alerts = async () => {
+    const [requests, hooks] = await Promise.all([requestSums(db, day), webhookSums(db, day)]);
+    return computeAlerts(config.alerts, {
+      deadLetter: webhookCount(hooks, "dead_letter"),
+      authFailures: outcomeTotal(requests, "auth_failure"),
+      rateLimitHits: outcomeTotal(requests, "rate_limited"),
+      replayRejected: webhookCount(hooks, "replay_rejected"),
+      latencyP90Seconds: quantileSeconds(hooks.latencies, 0.9),
+    });
+  };
+
+  return {
+    async getExternalMetrics(req) {
+      const windowSeconds = windowOf(req.windowSeconds);
+      const sums = await requestSums(db, windowSeconds);
+      const byOutcome: Record<string, bigint> = {};
+      const byTier: Record<string, { requests: Record<string, bigint>; rateLimitHits: bigint; activeKeys: bigint }> = {};
+      let total = 0;
+      for (const [tier, outcomes] of sums.byTier) {
+        const requests: Record<string, bigint> = {};
+        for (const [outcome, count] of outcomes) {
+          requests[outcome] = BigInt(count);
+          byOutcome[outcome] = (byOutcome[outcome] ?? 0n) + BigInt(count);
+          total += count;
+        }
+        byTier[tier] = { requests, rateLimitHits: BigInt(outcomes.get("rate_limited") ?? 0), activeKeys: BigInt(sums.activeKeysByTier.get(tier) ?? 0) };
+      }
+      return {
+        windowSeconds: BigInt(windowSeconds),
+        requestsTotal: BigInt(total),
+        authFailures24h: BigInt(outcomeTotal(sums, "auth_failure")),
+        rateLimitHits24h: BigInt(outcomeTotal(sums, "rate_limited")),
+        activeKeys: BigInt([...sums.activeKeysByTier.values()].reduce((a, b) => a + b, 0)),
+        byTier,
+        byOutcome,
+        alerts: await alerts(),
+      };
+    },
+
+    async getWebhookMetrics(req) {
+      const windowSeconds = windowOf(req.windowSeconds);
+      const [sums, live] = await Promise.all([webhookSums(db, windowSeconds), webhooks.getDeliveryStats({})]);
+      const delivered = sums.outcomes.get("delivered") ?? { count: 0, attempts: 0 };
+      const replayRejected = webhookCount(sums, "replay_rejected");
+      const publishes = webhookCount(sums, "published") + replayRejected;
+      return {
+        windowSeconds: BigInt(windowSeconds),
+        delivered: BigInt(delivered.count),
+        failed: BigInt(webhookCount(sums, "failed")),
+        deadLetter: BigInt(webhookCount(sums, "dead_letter")),
+        pending: live.pending,
+        retrying: live.retrying,
+        replayRejected: BigInt(replayRejected),
+        replayRejectedRate: publishes === 0 ? 0 : replayRejected / publishes,
+        averageRetryCount: delivered.count === 0 ? 0 : delivered.attempts / delivered.count - 1,
+        latencyP50Seconds: quantileSeconds(sums.latencies, 0.5),
+        latencyP90Seconds: quantileSeconds(sums.latencies, 0.9),
+        latencyP99Seconds: quantileSeconds(sums.latencies, 0.99),
+        alerts: await alerts(),
+      };
+    },
+
+    async listApiKeyInventory(req) {
+      const usage = await requestSums(db, day);
+      const items = [];
+      let pageToken = "";
+      do {
+        const page = await keys.listKeys({ pageSize: 200, pageToken, includeRevoked: req.includeRevoked });
+        items.push(...page.keys);
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      const byTier: Record<string, bigint> = {};
+      let active = 0n;
+      for (const key of items) {
+        if (key.revokeTime) continue;
+        active++;
+        byTier[key.tier] = (byTier[key.tier] ?? 0n) + 1n;
+      }
+      return {
+        keys: items.map((key) => ({
+          id: key.id,
+          name: key.name,
+          tier: key.tier,
+          canary: key.canary,
+          usageCount: key.usageCount,
+          requests24h: BigInt(usage.byKey.get(key.id) ?? 0),
+          lastUsedTime: key.lastUsedTime,
+          revoked: key.revokeTime !== undefined,
+        })),
+        activeKeys: active,
+        byTier,
+        alerts: await alerts(),
+      };
+    },
+  };
+}
