@@ -7,7 +7,7 @@ import { ProcessMetrics } from "../shared/metrics.js";
 import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { serve } from "../shared/server.js";
-import { publishKeyChange } from "./keyChanges.js";
+import { publishKeyChange } from "../shared/keyChanges.js";
 import { createKeyHandlers } from "./keyHandlers.js";
 import { KeyStore } from "./keyStore.js";
 import * as schema from "./schema.js";
