@@ -41,6 +41,7 @@ interface KeyQuota {
   lastUse: number;
   queue: Waiter[];
   acquiring: boolean;
+  releasing: boolean;
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -84,7 +85,7 @@ export class QuotaLeases {
   private quotaOf(keyId: string, limit: number): KeyQuota {
     let quota = this.quotas.get(keyId);
     if (!quota) {
-      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), queue: [], acquiring: false };
+      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), queue: [], acquiring: false, releasing: false };
       this.quotas.set(keyId, quota);
     }
     return quota;
@@ -136,22 +137,26 @@ export class QuotaLeases {
   private releaseIdle(): void {
     const idleSince = Date.now() - this.options.idleReleaseMs;
     for (const quota of this.quotas.values()) {
-      if (quota.lastUse > idleSince || quota.acquiring || quota.queue.length > 0) continue;
+      if (quota.lastUse > idleSince || quota.acquiring || quota.releasing || quota.queue.length > 0) continue;
       if (quota.tokens > 0 && quota.reset > nowSeconds()) void this.release(quota);
       else this.quotas.delete(quota.keyId);
     }
   }
 
   private async release(quota: KeyQuota): Promise<void> {
-    const tokens = quota.tokens;
-    if (tokens <= 0 || quota.reset <= nowSeconds()) return;
+    const { tokens, windowStart } = quota;
+    if (tokens <= 0 || quota.reset <= nowSeconds() || quota.releasing) return;
     quota.tokens = 0;
+    quota.releasing = true;
     try {
-      const res = await this.keys.releaseQuota({ keyId: quota.keyId, windowStart: BigInt(quota.windowStart), tokens: BigInt(tokens) });
+      const res = await this.keys.releaseQuota({ keyId: quota.keyId, windowStart: BigInt(windowStart), tokens: BigInt(tokens) });
       quota.serverRemaining = Number(res.remaining);
     } catch (err) {
-      // Lost tokens only make this window stricter, never looser.
+      // Still leased to us: keep them for our own requests or the next release attempt.
+      if (quota.windowStart === windowStart) quota.tokens += tokens;
       this.options.logger.warn({ keyId: quota.keyId, tokens, err: (err as Error).message }, "quota release failed");
+    } finally {
+      quota.releasing = false;
     }
   }
 }
