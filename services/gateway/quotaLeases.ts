@@ -100,9 +100,15 @@ export class QuotaLeases {
     return { admitted: false, limit: quota.limit, remaining: 0, reset: quota.reset };
   }
 
-  /** A tenth of what is left, so no replica sits on much when the window runs low. */
-  private prefetch(quota: KeyQuota): number {
-    return Math.min(this.options.maxLease, Math.floor(quota.serverRemaining / 10));
+  /**
+   * Tokens leased ahead of demand: a tenth of what is left, and none once the
+   * lease would take the window below half. From there on every lease is
+   * exactly the waiting requests, so no replica sits on tokens that another,
+   * refusing, replica could have used.
+   */
+  private prefetch(quota: KeyQuota, waiting: number): number {
+    const batch = Math.min(this.options.maxLease, Math.floor(quota.serverRemaining / 10));
+    return quota.serverRemaining - waiting - batch >= quota.limit / 2 ? batch : 0;
   }
 
   private pump(quota: KeyQuota): void {
@@ -112,7 +118,7 @@ export class QuotaLeases {
     const waiters = quota.queue.splice(0);
     quota.acquiring = true;
     this.keys
-      .acquireQuota({ keyId: quota.keyId, tokens: BigInt(waiters.length + this.prefetch(quota)) })
+      .acquireQuota({ keyId: quota.keyId, tokens: BigInt(waiters.length + this.prefetch(quota, waiters.length)) })
       .then(
         (res) => {
           if (Number(res.windowStart) !== quota.windowStart) quota.tokens = 0;
