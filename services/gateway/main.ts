@@ -1,18 +1,47 @@
 // Gateway process: the public edge (REST, Connect, gRPC, gRPC-Web).
 import { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
+import { KeyService } from "../../gen/onering/v1/key_pb.js";
+import { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
+import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig } from "../shared/config.js";
+import { createInternalClient } from "../shared/internalClient.js";
+import { subscribeKeyChanges } from "../shared/keyChanges.js";
 import { ProcessMetrics } from "../shared/metrics.js";
+import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
+import { RuntimeFlags } from "../shared/runtimeFlags.js";
 import { serve } from "../shared/server.js";
+import { createGateway } from "./gatewayService.js";
 
 processMain("gateway", async (logger) => {
   const config = loadConfig("gateway");
+  const metrics = new ProcessMetrics("gateway");
+  const nc = await connectNats(config.natsUrl, "gateway", logger);
+  const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.flags, logger);
+  const internal = { internalToken: config.internalToken };
+  const gateway = createGateway({
+    adminKey: config.adminKey,
+    flags,
+    clients: {
+      key: createInternalClient(KeyService, { baseUrl: config.serviceUrls.key, ...internal }),
+      webhook: createInternalClient(WebhookService, { baseUrl: config.serviceUrls.webhook, ...internal }),
+      metrics: createInternalClient(MetricsService, { baseUrl: config.serviceUrls.metrics, ...internal }),
+    },
+    logger,
+    registry: metrics.registry,
+  });
+  subscribeKeyChanges(nc, config.natsPrefix, (keyId) => gateway.keyChanged(keyId));
   return serve({
     processName: "gateway",
     config,
     logger,
-    metrics: new ProcessMetrics("gateway"),
+    metrics,
     services: [GatewayService],
-    routes: (router) => router.service(GatewayService, {}),
+    interceptors: gateway.interceptors,
+    routes: (router) => router.service(GatewayService, gateway.impl),
+    onShutdown: async () => {
+      await gateway.close();
+      await nc.drain();
+    },
   });
 });

@@ -4,8 +4,12 @@ import { loadConfig } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { requireToken } from "../shared/internalAuth.js";
 import { ProcessMetrics } from "../shared/metrics.js";
+import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { serve } from "../shared/server.js";
+import { publishKeyChange } from "../shared/keyChanges.js";
+import { createKeyHandlers } from "./keyHandlers.js";
+import { KeyStore } from "./keyStore.js";
 import * as schema from "./schema.js";
 
 processMain("key", async (logger) => {
@@ -19,6 +23,13 @@ processMain("key", async (logger) => {
     dataDir: config.dataDir,
     logger,
   });
+  const nc = await connectNats(config.natsUrl, "key", logger);
+  const handlers = createKeyHandlers({
+    store: new KeyStore(storage.db),
+    limits: config.rateLimits,
+    logger,
+    keyChanged: (keyId) => publishKeyChange(nc, config.natsPrefix, keyId),
+  });
   return serve({
     processName: "key",
     config,
@@ -26,8 +37,11 @@ processMain("key", async (logger) => {
     metrics: new ProcessMetrics("key"),
     services: [KeyService],
     interceptors: [requireToken([config.internalToken])],
-    routes: (router) => router.service(KeyService, {}),
+    routes: (router) => router.service(KeyService, handlers),
     readiness: () => storage.ping(),
-    onShutdown: () => storage.close(),
+    onShutdown: async () => {
+      await nc.drain();
+      await storage.close();
+    },
   });
 });

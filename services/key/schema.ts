@@ -33,6 +33,8 @@ export const rateWindows = keysSchema.table(
     keyId: text("key_id").notNull(),
     windowStart: bigint("window_start", { mode: "number" }).notNull(),
     used: integer("used").notNull().default(0),
+    /** Tokens the latest AcquireQuota granted: the one statement that moves `used` also reports its grant. */
+    granted: integer("granted").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.keyId, t.windowStart] })],
 );

@@ -23,6 +23,7 @@ CREATE TABLE "keys"."rate_windows" (
 	"key_id" text NOT NULL,
 	"window_start" bigint NOT NULL,
 	"used" integer DEFAULT 0 NOT NULL,
+	"granted" integer DEFAULT 0 NOT NULL,
 	CONSTRAINT "rate_windows_key_id_window_start_pk" PRIMARY KEY("key_id","window_start")
 );
 --> statement-breakpoint

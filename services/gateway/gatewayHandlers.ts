@@ -1,0 +1,89 @@
+// GatewayService handlers. The edge interceptor has already authenticated and
+// rate-limited the call; handlers read the caller from `ctx.values` and pass
+// the request on to the internal service that owns it.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { FlagSchema, GatewayService, GetMeResponseSchema, ListFlagsResponseSchema, SetFlagResponseSchema } from "../../gen/onering/v1/gateway_pb.js";
+import type { KeyService } from "../../gen/onering/v1/key_pb.js";
+import type { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
+import type { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
+import { invalidArgument } from "../shared/errors.js";
+import { flagNames, isFlagName, type FlagState, type RuntimeFlags } from "../shared/runtimeFlags.js";
+import { apiKeyCaller, callerKey } from "./caller.js";
+import { forwarded } from "./internalErrors.js";
+
+export interface InternalClients {
+  key: Client<typeof KeyService>;
+  webhook: Client<typeof WebhookService>;
+  metrics: Client<typeof MetricsService>;
+}
+
+/** WebhookService acts for the API key named in this header. */
+export const ownerHeader = "x-onering-owner";
+
+const toFlag = (state: FlagState) =>
+  create(FlagSchema, {
+    name: state.name,
+    enabled: state.enabled,
+    updateTime: state.updatedAt && timestampFromDate(state.updatedAt),
+    updatedBy: state.updatedBy ?? "",
+  });
+
+export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFlags): ServiceImpl<typeof GatewayService> {
+  const { key, webhook, metrics } = clients;
+  const keys = <T>(call: Promise<T>) => forwarded(call, "KeyService");
+  const webhooks = <T>(call: Promise<T>) => forwarded(call, "WebhookService");
+  const monitoring = <T>(call: Promise<T>) => forwarded(call, "MetricsService");
+  // Subscription calls act for the calling key only; WebhookService scopes by this header.
+  const asOwner = (ctx: HandlerContext) => ({ headers: { [ownerHeader]: apiKeyCaller(ctx.values.get(callerKey)).key.id } });
+
+  return {
+    async getMe(_req, ctx) {
+      const { key: cached, quota } = apiKeyCaller(ctx.values.get(callerKey));
+      // Usage moves with every request, so it is read fresh rather than from the verification cache.
+      const { key: current } = await keys(key.getKey({ id: cached.id }));
+      return create(GetMeResponseSchema, {
+        id: cached.id,
+        name: current?.name ?? cached.name,
+        tier: current?.tier ?? cached.tier,
+        canary: current?.canary ?? cached.canary,
+        limit: BigInt(quota.limit),
+        remaining: BigInt(quota.remaining),
+        reset: BigInt(quota.reset),
+        usageCount: current?.usageCount ?? cached.usageCount,
+      });
+    },
+
+    createWebhook: (req, ctx) => webhooks(webhook.createWebhook(req, asOwner(ctx))),
+    listWebhooks: (req, ctx) => webhooks(webhook.listWebhooks(req, asOwner(ctx))),
+    getWebhook: (req, ctx) => webhooks(webhook.getWebhook(req, asOwner(ctx))),
+    updateWebhook: (req, ctx) => webhooks(webhook.updateWebhook(req, asOwner(ctx))),
+    deleteWebhook: (req, ctx) => webhooks(webhook.deleteWebhook(req, asOwner(ctx))),
+    rotateWebhookSecret: (req, ctx) => webhooks(webhook.rotateWebhookSecret(req, asOwner(ctx))),
+    testWebhook: (req, ctx) => webhooks(webhook.testWebhook(req, asOwner(ctx))),
+    listDeliveries: (req, ctx) => webhooks(webhook.listDeliveries(req, asOwner(ctx))),
+
+    createKey: (req) => keys(key.createKey(req)),
+    listKeys: (req) => keys(key.listKeys(req)),
+    getKey: (req) => keys(key.getKey(req)),
+    updateKey: (req) => keys(key.updateKey(req)),
+    revokeKey: (req) => keys(key.revokeKey(req)),
+    rotateKey: (req) => keys(key.rotateKey(req)),
+
+    publishEvent: (req) => webhooks(webhook.publishEvent(req)),
+    listDeadLetters: (req) => webhooks(webhook.listDeadLetters(req)),
+    replayDelivery: (req) => webhooks(webhook.replayDelivery(req)),
+    replayDeadLetters: (req) => webhooks(webhook.replayDeadLetters(req)),
+
+    listFlags: () => create(ListFlagsResponseSchema, { flags: flags.list().map(toFlag) }),
+    async setFlag(req) {
+      if (!isFlagName(req.name)) throw invalidArgument([{ field: "name", description: `must be one of ${flagNames.join(", ")}` }]);
+      return create(SetFlagResponseSchema, { flag: toFlag(await flags.set(req.name, req.enabled, "admin")) });
+    },
+
+    getExternalMetrics: (req) => monitoring(metrics.getExternalMetrics(req)),
+    getWebhookMetrics: (req) => monitoring(metrics.getWebhookMetrics(req)),
+    listApiKeyInventory: (req) => monitoring(metrics.listApiKeyInventory(req)),
+  };
+}

@@ -1,0 +1,65 @@
+// Everything the gateway serves, as plain parts: the implementation and the
+// interceptors that guard it. main.ts hands both to serve(); the REST
+// transcoder runs the same interceptors before calling the implementation.
+import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import { Counter, type Registry } from "prom-client";
+import type { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
+import { reasonOf } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import type { RuntimeFlags } from "../shared/runtimeFlags.js";
+import { edgeInterceptor } from "./edgeInterceptor.js";
+import { createGatewayHandlers, type InternalClients } from "./gatewayHandlers.js";
+import { KeyVerifier } from "./keyVerifier.js";
+import { QuotaLeases } from "./quotaLeases.js";
+
+export interface GatewayDeps {
+  adminKey: string;
+  flags: RuntimeFlags;
+  clients: InternalClients;
+  logger: Logger;
+  registry: Registry;
+}
+
+export interface Gateway {
+  impl: ServiceImpl<typeof GatewayService>;
+  interceptors: Interceptor[];
+  /** Drops what the gateway holds for a key that KeyService changed. */
+  keyChanged(keyId: string): void;
+  /** Hands leased rate-limit tokens back. */
+  close(): Promise<void>;
+}
+
+// Verified keys are trusted this long without a change notice, which bounds
+// staleness should a notice be missed while NATS reconnects.
+const verificationTtlMs = 30_000;
+const maxCachedSecrets = 100_000;
+const maxLease = 100;
+const idleReleaseMs = 1000;
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const verifier = new KeyVerifier(deps.clients.key, { ttlMs: verificationTtlMs, maxEntries: maxCachedSecrets });
+  const quotas = new QuotaLeases(deps.clients.key, { maxLease, idleReleaseMs, logger: deps.logger });
+  const refusals = new Counter({
+    name: "onering_gateway_refusals_total",
+    help: "Requests the edge refused, by contract reason.",
+    labelNames: ["reason"],
+    registers: [deps.registry],
+  });
+  return {
+    impl: createGatewayHandlers(deps.clients, deps.flags),
+    interceptors: [
+      edgeInterceptor({
+        adminKey: deps.adminKey,
+        flags: deps.flags,
+        verifier,
+        quotas,
+        onRefused: (err) => refusals.inc({ reason: reasonOf(err) }),
+      }),
+    ],
+    keyChanged(keyId) {
+      verifier.forgetKey(keyId);
+      quotas.keyChanged(keyId);
+    },
+    close: () => quotas.close(),
+  };
+}

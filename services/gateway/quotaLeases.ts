@@ -1,0 +1,168 @@
+// Local rate-limit decisions against tokens leased from KeyService in
+// batches (the quota-server pattern). KeyService never grants past the
+// limit, so replicas together cannot over-admit; batches shrink to exactly
+// the waiting requests as the window nears exhaustion, and idle leftovers
+// go back, so together they do not under-admit either.
+import type { Client } from "@connectrpc/connect";
+import type { KeyService } from "../../gen/onering/v1/key_pb.js";
+import type { Logger } from "../shared/logger.js";
+import { passOn } from "./internalErrors.js";
+
+export interface QuotaDecision {
+  admitted: boolean;
+  limit: number;
+  /** Requests left in the window as far as this gateway knows. */
+  remaining: number;
+  /** End of the window, Unix seconds. */
+  reset: number;
+}
+
+export interface QuotaLeasesOptions {
+  /** Largest batch leased ahead of demand. */
+  maxLease: number;
+  /** Leased tokens unused for this long go back to KeyService. */
+  idleReleaseMs: number;
+  logger: Logger;
+}
+
+interface Waiter {
+  resolve: (decision: QuotaDecision) => void;
+  reject: (err: unknown) => void;
+}
+
+interface KeyQuota {
+  keyId: string;
+  tokens: number;
+  limit: number;
+  /** What KeyService had left after our last call; leases are sized from it. */
+  serverRemaining: number;
+  windowStart: number;
+  reset: number;
+  lastUse: number;
+  queue: Waiter[];
+  acquiring: boolean;
+  releasing: boolean;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export class QuotaLeases {
+  private readonly quotas = new Map<string, KeyQuota>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly keys: Client<typeof KeyService>,
+    private readonly options: QuotaLeasesOptions,
+  ) {
+    this.sweeper = setInterval(() => this.releaseIdle(), Math.max(options.idleReleaseMs / 2, 50));
+    this.sweeper.unref();
+  }
+
+  /** Admits or rejects one request of a key; fails with UNAVAILABLE when it cannot decide. */
+  take(keyId: string, limit: number): Promise<QuotaDecision> {
+    const quota = this.quotaOf(keyId, limit);
+    quota.lastUse = Date.now();
+    if (quota.reset <= nowSeconds()) quota.tokens = 0;
+    if (quota.tokens > 0 && quota.queue.length === 0) return Promise.resolve(this.admit(quota));
+    return new Promise((resolve, reject) => {
+      quota.queue.push({ resolve, reject });
+      this.pump(quota);
+    });
+  }
+
+  /** Returns a changed key's tokens, so its next request leases under its new limit. */
+  keyChanged(keyId: string): void {
+    const quota = this.quotas.get(keyId);
+    if (quota) void this.release(quota);
+  }
+
+  /** Hands every leased token back (graceful shutdown). */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.quotas.values()].map((quota) => this.release(quota)));
+  }
+
+  private quotaOf(keyId: string, limit: number): KeyQuota {
+    let quota = this.quotas.get(keyId);
+    if (!quota) {
+      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), queue: [], acquiring: false, releasing: false };
+      this.quotas.set(keyId, quota);
+    }
+    return quota;
+  }
+
+  private admit(quota: KeyQuota): QuotaDecision {
+    quota.tokens--;
+    return { admitted: true, limit: quota.limit, remaining: quota.serverRemaining + quota.tokens, reset: quota.reset };
+  }
+
+  private reject(quota: KeyQuota): QuotaDecision {
+    return { admitted: false, limit: quota.limit, remaining: 0, reset: quota.reset };
+  }
+
+  /**
+   * Tokens leased ahead of demand: a tenth of what is left, and none once the
+   * lease would take the window below half. From there on every lease is
+   * exactly the waiting requests, so no replica sits on tokens that another,
+   * refusing, replica could have used.
+   */
+  private prefetch(quota: KeyQuota, waiting: number): number {
+    const batch = Math.min(this.options.maxLease, Math.floor(quota.serverRemaining / 10));
+    return quota.serverRemaining - waiting - batch >= quota.limit / 2 ? batch : 0;
+  }
+
+  private pump(quota: KeyQuota): void {
+    if (quota.acquiring) return;
+    while (quota.tokens > 0 && quota.queue.length > 0) quota.queue.shift()!.resolve(this.admit(quota));
+    if (quota.queue.length === 0) return;
+    const waiters = quota.queue.splice(0);
+    quota.acquiring = true;
+    this.keys
+      .acquireQuota({ keyId: quota.keyId, tokens: BigInt(waiters.length + this.prefetch(quota, waiters.length)) })
+      .then(
+        (res) => {
+          if (Number(res.windowStart) !== quota.windowStart) quota.tokens = 0;
+          quota.windowStart = Number(res.windowStart);
+          quota.reset = Number(res.reset);
+          quota.limit = Number(res.limit);
+          quota.serverRemaining = Number(res.remaining);
+          quota.tokens += Number(res.granted);
+          for (const waiter of waiters) waiter.resolve(quota.tokens > 0 ? this.admit(quota) : this.reject(quota));
+        },
+        (err: unknown) => {
+          const error = passOn(err, "KeyService");
+          for (const waiter of waiters) waiter.reject(error);
+        },
+      )
+      .finally(() => {
+        quota.acquiring = false;
+        this.pump(quota);
+      });
+  }
+
+  private releaseIdle(): void {
+    const idleSince = Date.now() - this.options.idleReleaseMs;
+    for (const quota of this.quotas.values()) {
+      if (quota.lastUse > idleSince || quota.acquiring || quota.releasing || quota.queue.length > 0) continue;
+      if (quota.tokens > 0 && quota.reset > nowSeconds()) void this.release(quota);
+      else this.quotas.delete(quota.keyId);
+    }
+  }
+
+  private async release(quota: KeyQuota): Promise<void> {
+    const { tokens, windowStart } = quota;
+    if (tokens <= 0 || quota.reset <= nowSeconds() || quota.releasing) return;
+    quota.tokens = 0;
+    quota.releasing = true;
+    try {
+      const res = await this.keys.releaseQuota({ keyId: quota.keyId, windowStart: BigInt(windowStart), tokens: BigInt(tokens) });
+      quota.serverRemaining = Number(res.remaining);
+    } catch (err) {
+      // Still leased to us: keep them for our own requests or the next release attempt.
+      if (quota.windowStart === windowStart) quota.tokens += tokens;
+      this.options.logger.warn({ keyId: quota.keyId, tokens, err: (err as Error).message }, "quota release failed");
+    } finally {
+      quota.releasing = false;
+    }
+  }
+}

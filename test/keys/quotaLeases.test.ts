@@ -1,0 +1,48 @@
+// Leasing against a fake KeyService that grants like the real SQL statement:
+// several gateways racing over one window admit exactly the limit.
+import { create } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import { expect, it } from "vitest";
+import { AcquireQuotaResponseSchema, ReleaseQuotaResponseSchema, type KeyService } from "../../gen/onering/v1/key_pb.js";
+import { createLogger } from "../../services/shared/logger.js";
+import { QuotaLeases } from "../../services/gateway/quotaLeases.js";
+
+function fakeKeyService(limit: number) {
+  let used = 0;
+  const windowStart = Math.floor(Date.now() / 3_600_000) * 3600;
+  const tick = () => new Promise((r) => setTimeout(r, Math.random() * 3));
+  const client = {
+    async acquireQuota({ tokens }: { tokens: bigint }) {
+      await tick();
+      const granted = Math.min(Number(tokens), Math.max(limit - used, 0));
+      used += granted;
+      return create(AcquireQuotaResponseSchema, { granted: BigInt(granted), limit: BigInt(limit), remaining: BigInt(limit - used), windowStart: BigInt(windowStart), reset: BigInt(windowStart + 3600) });
+    },
+    async releaseQuota({ tokens }: { tokens: bigint }) {
+      await tick();
+      used -= Number(tokens);
+      return create(ReleaseQuotaResponseSchema, { remaining: BigInt(limit - used) });
+    },
+  };
+  return { client: client as unknown as Client<typeof KeyService>, used: () => used };
+}
+
+it("admits exactly the limit across three gateways under concurrent demand, then hands leftovers back", async () => {
+  const service = fakeKeyService(1000);
+  const logger = createLogger("quota-test");
+  const gateways = [0, 1, 2].map(() => new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 50, logger }));
+  const decisions = await Promise.all(Array.from({ length: 1500 }, (_, i) => gateways[i % 3]!.take("key_a", 1000)));
+  expect(decisions.filter((d) => d.admitted)).toHaveLength(1000);
+  expect(decisions.filter((d) => !d.admitted).every((d) => d.remaining === 0)).toBe(true);
+  await Promise.all(gateways.map((g) => g.close()));
+  expect(service.used()).toBe(1000);
+});
+
+it("returns unused leases on close, so only admitted requests count", async () => {
+  const service = fakeKeyService(100);
+  const gateway = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 60_000, logger: createLogger("quota-test") });
+  for (let i = 0; i < 3; i++) expect((await gateway.take("key_b", 100)).admitted).toBe(true);
+  expect(service.used()).toBeGreaterThan(3);
+  await gateway.close();
+  expect(service.used()).toBe(3);
+});
