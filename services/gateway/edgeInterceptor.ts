@@ -4,13 +4,13 @@
 //   external routes: kill switch → key present and well-formed → verify →
 //   canary-only mode → rate limit → handler.
 // Rate-limit headers go on the response, or on the error when one is thrown.
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
 import { looksLikeApiKey } from "../shared/apiKeyFormat.js";
 import { meshError } from "../shared/errors.js";
 import { secretsEqual } from "../shared/internalAuth.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
-import { callerKey, type Caller } from "./caller.js";
+import { callerKey, verifiedKeyKey, type Caller } from "./caller.js";
 import { presentedCredential } from "./credentials.js";
 import type { KeyVerifier } from "./keyVerifier.js";
 import type { QuotaLeases } from "./quotaLeases.js";
@@ -33,9 +33,10 @@ function authenticateAdmin(header: Headers, adminKey: string): Caller {
   throw meshError("UNAUTHENTICATED", "invalid admin key");
 }
 
-async function authenticateKey(header: Headers, deps: EdgeDeps, response: Headers): Promise<Caller> {
+async function authenticateKey(header: Headers, values: ContextValues, deps: EdgeDeps, response: Headers): Promise<Caller> {
   if (!deps.flags.enabled("external_api_enabled")) throw meshError("EXTERNAL_API_DISABLED", "the external API is switched off");
   const key = await deps.verifier.verify(presentedCredential(header));
+  values.set(verifiedKeyKey, key);
   if (deps.flags.enabled("external_api_canary_only") && !key.canary) {
     throw meshError("CANARY_ONLY_MODE", "only canary keys may call during canary-only mode");
   }
@@ -58,7 +59,7 @@ export function edgeInterceptor(deps: EdgeDeps): Interceptor {
     const response = new Headers({ "x-canary-mode": String(deps.flags.enabled("external_api_canary_only")) });
     let caller: Caller;
     try {
-      caller = adminMethods.has(req.method.name) ? authenticateAdmin(req.header, deps.adminKey) : await authenticateKey(req.header, deps, response);
+      caller = adminMethods.has(req.method.name) ? authenticateAdmin(req.header, deps.adminKey) : await authenticateKey(req.header, req.contextValues, deps, response);
     } catch (err) {
       const error = withHeaders(err, response);
       deps.onRefused?.(error);

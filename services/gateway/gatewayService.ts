@@ -7,10 +7,12 @@ import type { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
 import { reasonOf } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
+import type { UsagePublishers } from "../shared/usageStream.js";
 import { edgeInterceptor } from "./edgeInterceptor.js";
 import { createGatewayHandlers, type InternalClients } from "./gatewayHandlers.js";
 import { KeyVerifier } from "./keyVerifier.js";
 import { QuotaLeases } from "./quotaLeases.js";
+import { usageInterceptor } from "./usageInterceptor.js";
 
 export interface GatewayDeps {
   adminKey: string;
@@ -18,6 +20,8 @@ export interface GatewayDeps {
   clients: InternalClients;
   logger: Logger;
   registry: Registry;
+  /** Where one record per external request goes (MetricsService). */
+  usage: UsagePublishers["requests"];
 }
 
 export interface Gateway {
@@ -48,6 +52,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   return {
     impl: createGatewayHandlers(deps.clients, deps.flags),
     interceptors: [
+      usageInterceptor(deps.usage, deps.registry),
       edgeInterceptor({
         adminKey: deps.adminKey,
         flags: deps.flags,

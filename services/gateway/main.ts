@@ -11,6 +11,7 @@ import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { RuntimeFlags } from "../shared/runtimeFlags.js";
 import { serve } from "../shared/server.js";
+import { ensureUsageStream, UsagePublishers } from "../shared/usageStream.js";
 import { createGateway } from "./gatewayService.js";
 
 processMain("gateway", async (logger) => {
@@ -18,6 +19,8 @@ processMain("gateway", async (logger) => {
   const metrics = new ProcessMetrics("gateway");
   const nc = await connectNats(config.natsUrl, "gateway", logger);
   const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.flags, logger);
+  await ensureUsageStream(nc, config.natsPrefix);
+  const usage = new UsagePublishers(nc, config.natsPrefix, metrics.registry, logger);
   const internal = { internalToken: config.internalToken };
   const gateway = createGateway({
     adminKey: config.adminKey,
@@ -29,6 +32,7 @@ processMain("gateway", async (logger) => {
     },
     logger,
     registry: metrics.registry,
+    usage: usage.requests,
   });
   subscribeKeyChanges(nc, config.natsPrefix, (keyId) => gateway.keyChanged(keyId));
   return serve({
@@ -41,6 +45,7 @@ processMain("gateway", async (logger) => {
     routes: (router) => router.service(GatewayService, gateway.impl),
     onShutdown: async () => {
       await gateway.close();
+      await usage.close();
       await nc.drain();
     },
   });
