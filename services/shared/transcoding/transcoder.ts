@@ -55,6 +55,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
   const fail = (res: AnyResponse, err: unknown, requestId: string) => {
     const { status, body, headers } = errorResponse(err, requestId);
     if (status >= 500) logger.error({ err, status }, "REST request failed");
+    else logger.debug({ status, code: body.code }, "REST request refused");
     send(res, status, body, headers);
   };
 
