@@ -5,6 +5,8 @@
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { create, isMessage } from "@bufbuild/protobuf";
 import {
+  Code,
+  ConnectError,
   createContextValues,
   createHandlerContext,
   type HandlerContext,
@@ -19,12 +21,15 @@ export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
   context: HandlerContext,
 ) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
 
+const callFinished = new ConnectError("the call has finished", Code.Canceled);
+
 export interface InvokeInit {
   /** Upper-case HTTP method of the REST request. */
   requestMethod: string;
   url: string;
   requestHeader: Headers;
-  signal: AbortSignal;
+  /** Called once with the call's abort function, e.g. to abort when the client goes away. */
+  onAbortable?: (abort: (reason: unknown) => void) => void;
 }
 
 export interface InvokeResult<O extends DescMessage> {
@@ -46,10 +51,10 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
     protocolName: "rest",
     requestMethod: init.requestMethod,
     url: init.url,
-    requestSignal: init.signal,
     requestHeader: init.requestHeader,
     contextValues: createContextValues(),
   });
+  init.onAbortable?.((reason) => context.abort(reason));
   const innermost = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
     const ctx: HandlerContext = { ...context, service: req.service, requestHeader: req.header, signal: req.signal, values: req.contextValues };
     const output = await impl(req.message, ctx);
@@ -80,7 +85,8 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
     res.trailer.forEach((value, key) => header.append(key, value));
     return { message: res.message, header };
   } finally {
-    context.abort();
+    // As in Connect, the call's signal ends with the call; a shared reason spares a stack trace per call.
+    context.abort(callFinished);
   }
 }
 

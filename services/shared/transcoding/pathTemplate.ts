@@ -94,19 +94,34 @@ export function compareSpecificity(a: PathTemplate, b: PathTemplate): number {
   return (a.verb === undefined ? 1 : 0) - (b.verb === undefined ? 1 : 0);
 }
 
+/** A raw URL path (no query) split once for matching against every template. */
+export interface SplitPath {
+  segments: string[];
+  /** The path read as ending in a verb: segments without it, and the verb. */
+  withVerb: { segments: string[]; verb: string } | undefined;
+}
+
+export function splitPath(rawPath: string): SplitPath | undefined {
+  if (!rawPath.startsWith("/")) return undefined;
+  const segments = rawPath.slice(1).split("/");
+  const last = segments[segments.length - 1];
+  const colon = last.lastIndexOf(":");
+  const withVerb = colon < 0 ? undefined : { segments: [...segments.slice(0, -1), last.slice(0, colon)], verb: last.slice(colon + 1) };
+  return { segments, withVerb };
+}
+
 /**
  * Matches a raw URL path (no query) against a template; returns each
  * variable's field path and decoded value, or undefined when it does not match.
  */
-export function matchTemplate(template: PathTemplate, rawPath: string): Array<[string[], string]> | undefined {
-  let path = rawPath;
+export function matchTemplate(template: PathTemplate, rawPath: string | SplitPath): Array<[string[], string]> | undefined {
+  const split = typeof rawPath === "string" ? splitPath(rawPath) : rawPath;
+  if (split === undefined) return undefined;
+  let raw = split.segments;
   if (template.verb !== undefined) {
-    const suffix = `:${template.verb}`;
-    if (!path.endsWith(suffix)) return undefined;
-    path = path.slice(0, -suffix.length);
+    if (split.withVerb?.verb !== template.verb) return undefined;
+    raw = split.withVerb.segments;
   }
-  if (!path.startsWith("/")) return undefined;
-  const raw = path.slice(1).split("/");
   const { segments } = template;
   const deep = segments.length > 0 && segments[segments.length - 1].kind === "deep";
   if (deep ? raw.length < segments.length - 1 : raw.length !== segments.length) return undefined;

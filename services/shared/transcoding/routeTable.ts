@@ -5,7 +5,7 @@ import { getOption, type DescField, type DescMethod, type DescService } from "@b
 import { http } from "../../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../../gen/google/api/http_pb.js";
 import { findField, isTextual, resolveFieldPath } from "./fieldPath.js";
-import { compareSpecificity, matchTemplate, parseTemplate, templateShape, type PathTemplate } from "./pathTemplate.js";
+import { compareSpecificity, matchTemplate, parseTemplate, splitPath, templateShape, type PathTemplate } from "./pathTemplate.js";
 
 export interface Route {
   /** Upper-case HTTP method, e.g. "GET". */
@@ -49,8 +49,10 @@ export class RouteTable {
   /** The most specific route for the method and path, or the methods the path allows (none: unknown path). */
   match(httpMethod: string, path: string): RouteMatch {
     const allowed = new Set<string>();
+    const split = splitPath(path);
+    if (split === undefined) return { route: undefined, allowed: [] };
     for (const route of this.routes) {
-      const variables = matchTemplate(route.template, path);
+      const variables = matchTemplate(route.template, split);
       if (variables === undefined) continue;
       if (route.httpMethod === httpMethod) return { route, variables };
       allowed.add(route.httpMethod);

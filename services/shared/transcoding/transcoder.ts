@@ -66,14 +66,15 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
     if (typeof impl !== "function") {
       throw new ConnectError(`${route.method.parent.typeName}.${route.method.name} is not implemented`, Code.Unimplemented);
     }
-    const aborted = new AbortController();
-    res.once("close", () => aborted.abort());
     const method = route.method as DescMethodUnary;
     const result = await invokeUnary(method, (impl as UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>).bind(impls.get(method.parent.typeName)), interceptors, input, {
       requestMethod: route.httpMethod,
       url: req.url ?? "/",
       requestHeader: webHeaders(req.headers),
-      signal: aborted.signal,
+      onAbortable: (abort) =>
+        res.once("close", () => {
+          if (!res.writableFinished) abort(meshError("UNAVAILABLE", "the client went away"));
+        }),
     });
     const json = toJson(method.output, result.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as JsonObject;
     send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, result.header);
