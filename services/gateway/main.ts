@@ -11,8 +11,10 @@ import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { RuntimeFlags } from "../shared/runtimeFlags.js";
 import { serve } from "../shared/server.js";
+import { createTranscoder, transcodedService } from "../shared/transcoding/transcoder.js";
 import { ensureUsageStream, UsagePublishers } from "../shared/usageStream.js";
 import { createGateway } from "./gatewayService.js";
+import { gatewayOpenApiInfo } from "./openapiInfo.js";
 
 processMain("gateway", async (logger) => {
   const config = loadConfig("gateway");
@@ -35,6 +37,14 @@ processMain("gateway", async (logger) => {
     usage: usage.requests,
   });
   subscribeKeyChanges(nc, config.natsPrefix, (keyId) => gateway.keyChanged(keyId));
+  // REST runs the same implementation and interceptors as Connect, plus the metrics one serve() adds.
+  const rest = createTranscoder({
+    services: [transcodedService(GatewayService, gateway.impl)],
+    interceptors: [metrics.interceptor(), ...gateway.interceptors],
+    maxBodyBytes: config.maxBodyBytes,
+    logger,
+    openapi: { ...gatewayOpenApiInfo, path: "/openapi.json" },
+  });
   return serve({
     processName: "gateway",
     config,
@@ -43,6 +53,7 @@ processMain("gateway", async (logger) => {
     services: [GatewayService],
     interceptors: gateway.interceptors,
     routes: (router) => router.service(GatewayService, gateway.impl),
+    httpHandler: rest.handle,
     onShutdown: async () => {
       await gateway.close();
       await usage.close();

@@ -3,8 +3,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-
-export const requestIdHeader = "x-request-id";
+import { currentRequestId, requestIdHeader } from "./requestId.js";
 
 export interface InternalClientOptions {
   baseUrl: string;
@@ -18,9 +17,14 @@ export function createInternalClient<S extends DescService>(service: S, options:
     req.header.set("authorization", `Bearer ${options.internalToken}`);
     return next(req);
   };
+  const forwardRequestId: Interceptor = (next) => (req) => {
+    const id = currentRequestId();
+    if (id !== undefined && !req.header.has(requestIdHeader)) req.header.set(requestIdHeader, id);
+    return next(req);
+  };
   const transport = createGrpcTransport({
     baseUrl: options.baseUrl,
-    interceptors: [authenticate],
+    interceptors: [authenticate, forwardRequestId],
     defaultTimeoutMs: options.timeoutMs ?? 5000,
     pingIntervalMs: 10_000,
     idleConnectionTimeoutMs: 60_000,

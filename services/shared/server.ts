@@ -14,6 +14,7 @@ import { HealthRegistry, ServingStatus } from "./health.js";
 import type { Logger } from "./logger.js";
 import type { ProcessMetrics } from "./metrics.js";
 import { registerReflection } from "./reflection.js";
+import { acceptRequestId, requestIdHeader, withRequestId } from "./requestId.js";
 
 export type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -28,7 +29,7 @@ export interface ServeOptions {
   services: DescService[];
   routes?: (router: ConnectRouter) => void;
   interceptors?: Interceptor[];
-  /** Handles a plain HTTP request before Connect sees it; returns false to pass it on. */
+  /** Handles a plain HTTP request before Connect sees it (the request id is already set); returns false to pass it on. */
   httpHandler?: (req: AnyRequest, res: AnyResponse) => boolean;
   /** Whether the process can take traffic now (for /readyz and Health). */
   readiness?: () => boolean | Promise<boolean>;
@@ -90,7 +91,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     },
   });
 
+  // Every response carries the request id; the header is rewritten so that
+  // interceptors and handlers further in read the accepted id, not the raw one.
   const handler = (req: AnyRequest, res: AnyResponse) => {
+    const requestId = acceptRequestId(req.headers[requestIdHeader]);
+    req.headers[requestIdHeader] = requestId;
+    res.setHeader(requestIdHeader, requestId);
+    withRequestId(requestId, () => route(req, res));
+  };
+
+  const route = (req: AnyRequest, res: AnyResponse) => {
     const path = req.url?.split("?")[0];
     if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (req.method === "GET" && path === "/readyz") {

@@ -1,0 +1,95 @@
+// Calls a unary implementation through an interceptor chain exactly as
+// Connect's handler does (first interceptor outermost; the innermost step calls
+// the implementation with a HandlerContext that reflects the request as the
+// interceptors left it), without Connect's HTTP protocol layer around it.
+import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { create, isMessage } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  createHandlerContext,
+  type HandlerContext,
+  type Interceptor,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+
+/** A unary method of a ServiceImpl. */
+export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
+  request: MessageShape<I>,
+  context: HandlerContext,
+) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
+
+const callFinished = new ConnectError("the call has finished", Code.Canceled);
+
+export interface InvokeInit {
+  /** Upper-case HTTP method of the REST request. */
+  requestMethod: string;
+  url: string;
+  requestHeader: Headers;
+  /** Called once with the call's abort function, e.g. to abort when the client goes away. */
+  onAbortable?: (abort: (reason: unknown) => void) => void;
+}
+
+export interface InvokeResult<O extends DescMessage> {
+  message: MessageShape<O>;
+  /** Response headers and trailers the interceptors and the implementation set. */
+  header: Headers;
+}
+
+export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
+  method: DescMethodUnary<I, O>,
+  impl: UnaryImpl<I, O>,
+  interceptors: readonly Interceptor[],
+  input: MessageShape<I>,
+  init: InvokeInit,
+): Promise<InvokeResult<O>> {
+  const context = createHandlerContext({
+    service: method.parent,
+    method,
+    protocolName: "rest",
+    requestMethod: init.requestMethod,
+    url: init.url,
+    requestHeader: init.requestHeader,
+    contextValues: createContextValues(),
+  });
+  init.onAbortable?.((reason) => context.abort(reason));
+  const innermost = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
+    const ctx: HandlerContext = { ...context, service: req.service, requestHeader: req.header, signal: req.signal, values: req.contextValues };
+    const output = await impl(req.message, ctx);
+    return {
+      stream: false,
+      service: method.parent,
+      method,
+      header: context.responseHeader,
+      trailer: context.responseTrailer,
+      message: normalize(method.output, output),
+    };
+  };
+  let next = innermost as (req: UnaryRequest<I, O>) => Promise<UnaryResponse<I, O>>;
+  for (const interceptor of [...interceptors].reverse()) next = interceptor(next as never) as never;
+  try {
+    const res = await next({
+      stream: false,
+      service: method.parent,
+      method,
+      requestMethod: init.requestMethod,
+      url: init.url,
+      signal: context.signal,
+      header: context.requestHeader,
+      contextValues: context.values,
+      message: input,
+    });
+    const header = new Headers(res.header);
+    res.trailer.forEach((value, key) => header.append(key, value));
+    return { message: res.message, header };
+  } finally {
+    // As in Connect, the call's signal ends with the call; a shared reason spares a stack trace per call.
+    context.abort(callFinished);
+  }
+}
+
+function normalize<O extends DescMessage>(desc: O, output: MessageInitShape<O>): MessageShape<O> {
+  return isMessage(output, desc) ? output : create(desc, output);
+}

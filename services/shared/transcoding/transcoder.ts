@@ -1,0 +1,152 @@
+// REST for any Connect service: requests are matched against the route table
+// built from google.api.http, turned into the request message, run through the
+// same interceptors as Connect, and answered in the proto3 JSON mapping with
+// proto field names. Every failure, including 404/405/413 and malformed JSON,
+// leaves in the one error shape.
+import { toJson, type DescMethodUnary, type DescService, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import type { IncomingHttpHeaders } from "node:http";
+import { invalidArgument, meshError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { acceptRequestId, currentRequestId, requestIdHeader } from "../requestId.js";
+import type { AnyRequest, AnyResponse } from "../server.js";
+import { errorResponse } from "./errorResponse.js";
+import { invokeUnary, type UnaryImpl } from "./invokeUnary.js";
+import { openApiDocument, type OpenApiInfo } from "./openapi.js";
+import { requestMessage } from "./requestMessage.js";
+import { RouteTable, type Route } from "./routeTable.js";
+
+/** A service and its implementation, as given to Connect's router. */
+export interface TranscodedService {
+  service: DescService;
+  impl: Partial<ServiceImpl<DescService>>;
+}
+
+export function transcodedService<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): TranscodedService {
+  return { service, impl: impl as Partial<ServiceImpl<DescService>> };
+}
+
+export interface TranscoderOptions {
+  services: TranscodedService[];
+  /** The interceptors Connect runs for the same services, in the same order. */
+  interceptors?: Interceptor[];
+  maxBodyBytes: number;
+  logger: Logger;
+  /** Serves the generated OpenAPI document at `path` (GET). */
+  openapi?: OpenApiInfo & { path: string };
+}
+
+export interface Transcoder {
+  routes: RouteTable;
+  /** Handles a request unless its path is a Connect procedure; for serve()'s httpHandler. */
+  handle(req: AnyRequest, res: AnyResponse): boolean;
+}
+
+// "/pkg.Service/Method": Connect, gRPC and gRPC-Web, never REST.
+const procedurePath = /^\/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\/[A-Za-z_]\w*$/;
+
+export function createTranscoder(options: TranscoderOptions): Transcoder {
+  const routes = new RouteTable(options.services.map((s) => s.service));
+  const impls = new Map(options.services.map((s) => [s.service.typeName, s.impl]));
+  const interceptors = options.interceptors ?? [];
+  const { logger, maxBodyBytes } = options;
+  const openapi = options.openapi && JSON.stringify(openApiDocument(routes, options.openapi));
+
+  const fail = (res: AnyResponse, err: unknown, requestId: string) => {
+    const { status, body, headers } = errorResponse(err, requestId);
+    if (status >= 500) logger.error({ err, status }, "REST request failed");
+    else logger.debug({ status, code: body.code }, "REST request refused");
+    send(res, status, body, headers);
+  };
+
+  const serveRoute = async (req: AnyRequest, res: AnyResponse, route: Route, variables: Array<[string[], string]>, query: string) => {
+    const body = route.body === "" ? undefined : parseJson(await readBody(req, maxBodyBytes));
+    const input = requestMessage(route, variables, new URLSearchParams(query), body);
+    const impl = impls.get(route.method.parent.typeName)?.[route.method.localName];
+    if (typeof impl !== "function") {
+      throw new ConnectError(`${route.method.parent.typeName}.${route.method.name} is not implemented`, Code.Unimplemented);
+    }
+    const method = route.method as DescMethodUnary;
+    const result = await invokeUnary(method, (impl as UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>).bind(impls.get(method.parent.typeName)), interceptors, input, {
+      requestMethod: route.httpMethod,
+      url: req.url ?? "/",
+      requestHeader: webHeaders(req.headers),
+      onAbortable: (abort) =>
+        res.once("close", () => {
+          if (!res.writableFinished) abort(meshError("UNAVAILABLE", "the client went away"));
+        }),
+    });
+    const json = toJson(method.output, result.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as JsonObject;
+    send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, result.header);
+  };
+
+  const handle = (req: AnyRequest, res: AnyResponse): boolean => {
+    const url = req.url ?? "/";
+    const queryAt = url.indexOf("?");
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    if (procedurePath.test(path)) return false;
+    const requestId = currentRequestId() ?? acceptRequestId(req.headers[requestIdHeader]);
+    res.setHeader(requestIdHeader, requestId);
+    const method = req.method ?? "GET";
+    if (openapi !== undefined && path === options.openapi?.path && method === "GET") {
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(openapi) });
+      res.end(openapi);
+      return true;
+    }
+    const match = routes.match(method, path);
+    if (match.route === undefined) {
+      if (match.allowed.length === 0) {
+        fail(res, meshError("NOT_FOUND", `no route for ${method} ${path}`), requestId);
+      } else {
+        const err = meshError("METHOD_NOT_ALLOWED", `${method} is not allowed on ${path}; use ${match.allowed.join(", ")}`);
+        err.metadata.set("allow", match.allowed.join(", "));
+        fail(res, err, requestId);
+      }
+      return true;
+    }
+    serveRoute(req, res, match.route, match.variables, queryAt < 0 ? "" : url.slice(queryAt + 1)).catch((err: unknown) => fail(res, err, requestId));
+    return true;
+  };
+
+  return { routes, handle };
+}
+
+async function readBody(req: AnyRequest, limit: number): Promise<string> {
+  const tooLarge = () => meshError("PAYLOAD_TOO_LARGE", `the request body is larger than ${limit} bytes`);
+  if (Number(req.headers["content-length"]) > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseJson(text: string): JsonValue | undefined {
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (err) {
+    throw invalidArgument([{ field: "body", description: `malformed JSON: ${(err as Error).message}` }]);
+  }
+}
+
+function webHeaders(headers: IncomingHttpHeaders): Headers {
+  const result = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    // HTTP/2 pseudo-headers (":path") are not headers a handler should see.
+    if (value === undefined || name.startsWith(":")) continue;
+    for (const v of Array.isArray(value) ? value : [value]) result.append(name, v);
+  }
+  return result;
+}
+
+function send(res: AnyResponse, status: number, body: unknown, headers: Headers): void {
+  if (res.headersSent) return;
+  const payload = JSON.stringify(body);
+  headers.forEach((value, name) => res.setHeader(name, value));
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}

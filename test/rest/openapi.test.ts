@@ -1,0 +1,96 @@
+// The generated OpenAPI 3.1 document is valid (checked by a real OpenAPI
+// validator) and describes exactly the routes the transcoder serves.
+import { Validator } from "@seriousme/openapi-schema-validator";
+import type { DescService } from "@bufbuild/protobuf";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
+import { gatewayOpenApiInfo } from "../../services/gateway/openapiInfo.js";
+import { createLogger } from "../../services/shared/logger.js";
+import { createTranscoder } from "../../services/shared/transcoding/transcoder.js";
+import { probeFile } from "./probeService.js";
+
+type Doc = { paths: Record<string, Record<string, any>>; components: Record<string, any> };
+
+/** Serves a transcoder on a bare node:http server and fetches its document. */
+async function documentOf(service: DescService): Promise<{ doc: Doc; routes: number }> {
+  const rest = createTranscoder({ services: [{ service, impl: {} }], maxBodyBytes: 1024, logger: createLogger("openapi-test", "silent"), openapi: { ...gatewayOpenApiInfo, path: "/openapi.json" } });
+  const server = http.createServer((req, res) => rest.handle(req, res));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    return { doc: (await res.json()) as Doc, routes: rest.routes.routes.length };
+  } finally {
+    server.close();
+  }
+}
+
+async function expectValid(doc: Doc) {
+  const validator = new Validator();
+  const result = await validator.validate(structuredClone(doc) as never);
+  expect(result.errors ?? []).toEqual([]);
+  expect(result.valid).toBe(true);
+  expect(validator.version).toBe("3.1");
+}
+
+const operations = (doc: Doc) => Object.values(doc.paths).flatMap((ops) => Object.values(ops));
+
+describe("the gateway's OpenAPI document", () => {
+  it("is valid OpenAPI 3.1 with one operation per route", async () => {
+    const { doc, routes } = await documentOf(GatewayService);
+    await expectValid(doc);
+    expect(operations(doc)).toHaveLength(routes);
+    expect(routes).toBe(GatewayService.methods.length);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/v1/external/me", "/v1/external/webhooks/{id}:rotate-secret", "/v1/admin/webhooks/dead-letters:replay", "/v1/external/webhooks/{webhook_id}/deliveries"]),
+    );
+  });
+
+  it("binds parameters and bodies as the transcoder does", async () => {
+    const { doc } = await documentOf(GatewayService);
+    const listKeys = doc.paths["/v1/admin/external/keys"].get;
+    expect(listKeys.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(["query:page_size", "query:page_token", "query:tier", "query:canary", "query:include_revoked"]);
+    const deadLetters = doc.paths["/v1/admin/webhooks/dead-letters"].get;
+    expect(deadLetters.parameters.find((p: { name: string }) => p.name === "since").schema).toEqual({ type: "string", format: "date-time" });
+    const update = doc.paths["/v1/external/webhooks/{id}"].patch;
+    expect(update.parameters).toEqual([{ name: "id", in: "path", required: true, schema: { type: "string" } }]);
+    expect(Object.keys(update.requestBody.content["application/json"].schema.properties)).toEqual(["url", "event_types", "description", "enabled", "paused"]);
+    const publish = doc.components.schemas["onering.v1.PublishEventRequest"];
+    expect(publish.properties.data).toEqual({ type: "object", additionalProperties: true });
+    expect(doc.components.schemas["onering.v1.ApiKey"].properties.usage_count).toEqual({ type: ["string", "integer"], format: "int64" });
+  });
+
+  it("declares both ways to send a key, the error shape and the headers on every response", async () => {
+    const { doc } = await documentOf(GatewayService);
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(["bearer", "apiKey"]);
+    expect(doc.components.schemas.Error.properties.code.enum).toEqual(expect.arrayContaining(["CANARY_ONLY_MODE", "RATE_LIMITED", "INVALID_ARGUMENT", "PAYLOAD_TOO_LARGE"]));
+    for (const op of operations(doc)) {
+      expect(op.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
+      for (const status of ["400", "401", "403", "404", "405", "413", "429", "500", "503"]) expect(op.responses[status]).toEqual({ $ref: "#/components/responses/Error" });
+      expect(Object.keys(op.responses["200"].headers)).toEqual(["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Canary-Mode"]);
+    }
+  });
+});
+
+describe("any service's OpenAPI document", () => {
+  it("is valid with enums, wrappers, nested variables, deep wildcards, a body field and a response body", async () => {
+    const { service } = probeFile({
+      Get: { pattern: { case: "get", value: "/v1/shelves/{inner.label}/probes/{name=items/*}" } },
+      Put: { pattern: { case: "put", value: "/v1/probes/{name}" }, body: "inner", responseBody: "inner" },
+      Update: { pattern: { case: "custom", value: { kind: "PATCH", path: "/v1/files/{name=**}:touch" } }, body: "*" },
+    });
+    const { doc } = await documentOf(service);
+    await expectValid(doc);
+    const get = doc.paths["/v1/shelves/{inner.label}/probes/{name}"].get;
+    expect(get.parameters.slice(0, 2).map((p: { name: string }) => p.name)).toEqual(["inner.label", "name"]);
+    expect(get.parameters.find((p: { name: string }) => p.name === "colors")).toMatchObject({ in: "query", schema: { type: "array", items: { enum: ["COLOR_UNSPECIFIED", "COLOR_RED", "COLOR_GREEN"] } } });
+    expect(get.parameters.find((p: { name: string }) => p.name === "wrapped").schema).toEqual({ type: "integer", format: "int32" });
+    const put = doc.paths["/v1/probes/{name}"].put;
+    expect(put.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/resttest.v1.Inner" });
+    expect(put.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/resttest.v1.Inner" });
+    expect(doc.paths["/v1/files/{name}:touch"].patch.parameters[0].description).toBe("Matches **.");
+  });
+});
