@@ -7,14 +7,16 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import { Duplex } from "node:stream";
+import stream, { Duplex } from "node:stream";
 import type { MeshConfig } from "./config.js";
 import { meshRegistry } from "./descriptors.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
 import type { Logger } from "./logger.js";
 import type { ProcessMetrics } from "./metrics.js";
 import { registerReflection } from "./reflection.js";
+import { meshError } from "./errors.js";
 import { acceptRequestId, requestIdHeader, withRequestId } from "./requestId.js";
+import { errorResponse } from "./transcoding/errorResponse.js";
 
 export type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -66,6 +68,23 @@ function replayed(socket: net.Socket, head: Buffer): Duplex {
   socket.on("end", () => stream.push(null));
   socket.on("close", () => stream.destroy());
   return stream;
+}
+
+// A request Node's HTTP/1 parser cannot read still gets the contract's error
+// shape and a request id, then the connection closes (its framing is lost).
+function answerUnparsable(err: NodeJS.ErrnoException, socket: stream.Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+  const id = acceptRequestId(undefined);
+  const error = tooLarge ? meshError("PAYLOAD_TOO_LARGE", "request headers too large") : meshError("INVALID_ARGUMENT", "malformed HTTP request");
+  const body = JSON.stringify(errorResponse(error, id).body);
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\nconnection: close\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${requestIdHeader}: ${id}\r\n\r\n${body}`,
+  );
 }
 
 function sendJson(res: AnyResponse, status: number, body: unknown): void {
@@ -122,6 +141,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
 
   const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  h1.on("clientError", (err: NodeJS.ErrnoException, socket: stream.Duplex) => answerUnparsable(err, socket));
   const h2 = http2.createServer({}, handler);
   const sockets = new Set<net.Socket>();
   h2.on("session", (session) => {
