@@ -1,0 +1,67 @@
+// The worker's read path: lease a batch of deliveries in one transaction and
+// say, per job, whether to send it, drop it or hand it back for later.
+import { create } from "@bufbuild/protobuf";
+import { eq, inArray } from "drizzle-orm";
+import { ClaimOutcome, ClaimedDeliverySchema, type ClaimedDelivery } from "../../gen/onering/v1/webhook_pb.js";
+import { deliveries, events, subscriptions } from "./schema.js";
+import { signingSecrets } from "./subscriptionStore.js";
+import type { WebhookDb } from "./webhookDb.js";
+
+const terminal = new Set(["delivered", "dead_letter", "dropped"]);
+// A due job that arrives a little early is sent rather than bounced for a few milliseconds.
+const earlyToleranceMs = 50;
+
+/** The body every receiver gets, per the Standard Webhooks payload shape. */
+export function deliveryPayload(event: { id: string; type: string; data: unknown; createdAt: Date }): string {
+  return JSON.stringify({ type: event.type, timestamp: event.createdAt.toISOString(), id: event.id, data: event.data });
+}
+
+export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .select({ delivery: deliveries, subscription: subscriptions, event: events })
+      .from(deliveries)
+      .innerJoin(events, eq(events.id, deliveries.eventId))
+      .leftJoin(subscriptions, eq(subscriptions.id, deliveries.subscriptionId))
+      .where(inArray(deliveries.id, ids))
+      .for("update", { of: deliveries });
+    const byId = new Map(rows.map((r) => [r.delivery.id, r]));
+    const now = new Date();
+    const drop: string[] = [];
+    const park: string[] = [];
+    const lease: string[] = [];
+    const claimed = ids.map((id) => {
+      const row = byId.get(id);
+      const done = create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.DONE });
+      if (!row || terminal.has(row.delivery.status) || lease.includes(id)) return done;
+      const { delivery, subscription, event } = row;
+      if (!subscription || !subscription.enabled) {
+        drop.push(id);
+        return done;
+      }
+      if (subscription.paused) {
+        // Back to the outbox: resuming the subscription enqueues it again.
+        park.push(id);
+        return done;
+      }
+      const busyUntil = Math.max(delivery.leasedUntil?.getTime() ?? 0, (delivery.nextAttemptAt?.getTime() ?? 0) - earlyToleranceMs);
+      if (busyUntil > now.getTime()) {
+        return create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.DEFER, deferMs: BigInt(busyUntil - now.getTime() + earlyToleranceMs) });
+      }
+      lease.push(id);
+      return create(ClaimedDeliverySchema, {
+        id,
+        outcome: ClaimOutcome.SEND,
+        webhookId: subscription.id,
+        url: subscription.url,
+        secrets: signingSecrets(subscription, now),
+        payload: deliveryPayload(event),
+        attemptNumber: delivery.attemptCount + 1,
+      });
+    });
+    if (drop.length > 0) await tx.update(deliveries).set({ status: "dropped", nextAttemptAt: null, leasedUntil: null }).where(inArray(deliveries.id, drop));
+    if (park.length > 0) await tx.update(deliveries).set({ enqueuedAt: null }).where(inArray(deliveries.id, park));
+    if (lease.length > 0) await tx.update(deliveries).set({ leasedUntil: new Date(now.getTime() + leaseMs) }).where(inArray(deliveries.id, lease));
+    return claimed;
+  });
+}
