@@ -1,7 +1,7 @@
 // The worker's read path: lease a batch of deliveries in one transaction and
 // say, per job, whether to send it, drop it or hand it back for later.
 import { create } from "@bufbuild/protobuf";
-import { eq, inArray } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import { ClaimOutcome, ClaimedDeliverySchema, type ClaimedDelivery } from "../../gen/onering/v1/webhook_pb.js";
 import { deliveries, events, subscriptions } from "./schema.js";
 import { signingSecrets } from "./subscriptionStore.js";
@@ -18,14 +18,15 @@ export function deliveryPayload(event: { id: string; type: string; data: unknown
 
 export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
   return db.transaction(async (tx) => {
-    const rows = await tx
-      .select({ delivery: deliveries, subscription: subscriptions, event: events })
-      .from(deliveries)
-      .innerJoin(events, eq(events.id, deliveries.eventId))
-      .leftJoin(subscriptions, eq(subscriptions.id, deliveries.subscriptionId))
-      .where(inArray(deliveries.id, ids))
-      .for("update", { of: deliveries });
-    const byId = new Map(rows.map((r) => [r.delivery.id, r]));
+    // Three queries rather than one join: only the delivery rows are locked.
+    const locked = await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).for("update");
+    const subIds = [...new Set(locked.map((d) => d.subscriptionId))];
+    const eventIds = [...new Set(locked.map((d) => d.eventId))];
+    const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds));
+    const evts = eventIds.length === 0 ? [] : await tx.select().from(events).where(inArray(events.id, eventIds));
+    const subById = new Map(subs.map((r) => [r.id, r]));
+    const eventById = new Map(evts.map((r) => [r.id, r]));
+    const byId = new Map(locked.map((d) => [d.id, { delivery: d, subscription: subById.get(d.subscriptionId), event: eventById.get(d.eventId)! }]));
     const now = new Date();
     const drop: string[] = [];
     const park: string[] = [];

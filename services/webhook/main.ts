@@ -18,6 +18,7 @@ import { WebhookApiMetrics } from "./apiMetrics.js";
 import { ensureDeliveryStream, ensureWorkerConsumer } from "./deliveryJobs.js";
 import { DeliveryStore } from "./deliveryStore.js";
 import { EventStore } from "./eventStore.js";
+import { logUnexpectedErrors } from "./logUnexpected.js";
 import { OutboxRelay } from "./outboxRelay.js";
 import * as schema from "./schema.js";
 import { SubscriptionStore } from "./subscriptionStore.js";
@@ -62,7 +63,7 @@ async function startApi(logger: Logger) {
     logger,
     metrics,
     services: [WebhookService],
-    interceptors: [requireToken([config.internalToken])],
+    interceptors: [requireToken([config.internalToken]), logUnexpectedErrors(logger)],
     routes: (router) => router.service(WebhookService, handlers),
     readiness: () => storage.ping(),
     onShutdown: async () => {
