@@ -1,7 +1,7 @@
 // The worker's read path: lease a batch of deliveries in one transaction and
 // say, per job, whether to send it, drop it or hand it back for later.
 import { create } from "@bufbuild/protobuf";
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import { ClaimOutcome, ClaimedDeliverySchema, type ClaimedDelivery } from "../../gen/onering/v1/webhook_pb.js";
 import { deliveries, events, subscriptions } from "./schema.js";
 import { signingSecrets } from "./subscriptionStore.js";
@@ -61,7 +61,8 @@ export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: num
       });
     });
     if (drop.length > 0) await tx.update(deliveries).set({ status: "dropped", nextAttemptAt: null, leasedUntil: null }).where(inArray(deliveries.id, drop));
-    if (park.length > 0) await tx.update(deliveries).set({ enqueuedAt: null }).where(inArray(deliveries.id, park));
+    // A new generation: the resumed job needs a message id the duplicate window has not seen.
+    if (park.length > 0) await tx.update(deliveries).set({ enqueuedAt: null, generation: sql`${deliveries.generation} + 1` }).where(inArray(deliveries.id, park));
     if (lease.length > 0) await tx.update(deliveries).set({ leasedUntil: new Date(now.getTime() + leaseMs) }).where(inArray(deliveries.id, lease));
     return claimed;
   });

@@ -1,5 +1,6 @@
 // Reading and replaying deliveries, and the outbox queries of the relay.
 import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import type { DeliveryJob } from "./deliveryJobs.js";
 import { attempts, deliveries, events, replayRejections, subscriptions } from "./schema.js";
 import type { AttemptRow, DeliveryRow, WebhookDb } from "./webhookDb.js";
 
@@ -132,8 +133,15 @@ export class DeliveryStore {
       .where(and(eq(deliveries.subscriptionId, webhookId), isNull(deliveries.enqueuedAt), unfinished));
   }
 
-  async markEnqueued(ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.db.update(deliveries).set({ enqueuedAt: new Date() }).where(inArray(deliveries.id, ids));
+  /** Marks jobs JetStream acknowledged; a row re-enqueued meanwhile (new generation) stays in the outbox. */
+  async markEnqueued(jobs: DeliveryJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const ids = jobs.map((j) => j.deliveryId);
+    const generations = jobs.map((j) => j.generation);
+    await this.db
+      .update(deliveries)
+      .set({ enqueuedAt: new Date() })
+      .where(sql`(${deliveries.id}, ${deliveries.generation}) in (select * from unnest(${sql.param(ids)}::text[], ${sql.param(generations)}::int[]))`);
   }
 
   /**

@@ -15,7 +15,7 @@ const sweepBatch = 500;
 const publishTimeoutMs = 5000;
 
 export class OutboxRelay {
-  private readonly marks: Batcher<string, undefined>;
+  private readonly marks: Batcher<DeliveryJob, undefined>;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
@@ -26,9 +26,9 @@ export class OutboxRelay {
     private readonly config: MeshConfig,
     private readonly logger: Logger,
   ) {
-    this.marks = new Batcher(async (ids) => {
-      await this.store.markEnqueued(ids);
-      return ids.map(() => undefined);
+    this.marks = new Batcher(async (jobs) => {
+      await this.store.markEnqueued(jobs);
+      return jobs.map(() => undefined);
     }, 1000);
   }
 
@@ -42,7 +42,7 @@ export class OutboxRelay {
     const results = await Promise.allSettled(
       jobs.map(async (job) => {
         await this.js.publish(subject, encodeJob(job), { msgID: jobMessageId(job), timeout: publishTimeoutMs });
-        await this.marks.add(job.deliveryId);
+        await this.marks.add(job);
       }),
     );
     const failed = results.filter((r) => r.status === "rejected");

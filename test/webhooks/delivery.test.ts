@@ -323,9 +323,10 @@ describe("kill switches", () => {
     try {
       const type = uniqueType();
       const { webhook, path } = await subscribe("key_flag", [type]);
+      const workerLogs = mesh.processes.get("webhook-worker")!.logs;
+      const seen = workerLogs.length;
       await flags.set("webhooks_delivery_enabled", false, "test");
-      // Let the worker see the flip before publishing.
-      await new Promise((r) => setTimeout(r, 500));
+      await eventually(() => workerLogs.slice(seen).some((l) => l.includes("runtime flag changed") && l.includes("webhooks_delivery_enabled")), "the worker seeing the flip");
       for (let i = 0; i < 10; i++) await client.publishEvent({ type, data: { i } });
       await eventually(async () => (await client.getDeliveryStats({})).outboxBacklog === 0n, "outbox relayed");
       const pending = await client.listDeliveries({ webhookId: webhook!.id, status: "pending" }, asOwner("key_flag"));

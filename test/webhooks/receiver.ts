@@ -9,7 +9,7 @@ export interface Received {
   body: string;
 }
 
-export type Answer = { status: number; headers?: Record<string, string>; body?: string | Buffer } | "hang" | "reset";
+export type Answer = { status: number; headers?: Record<string, string>; body?: string | Buffer; delayMs?: number } | "hang" | "reset";
 
 export interface Receiver {
   url: string;
@@ -34,8 +34,10 @@ export async function startReceiver(): Promise<Receiver> {
       const answer = scripts.get(path)?.(n) ?? { status: 200 };
       if (answer === "hang") return;
       if (answer === "reset") return void req.socket.destroy();
-      res.writeHead(answer.status, answer.headers);
-      res.end(answer.body ?? "");
+      setTimeout(() => {
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body ?? "");
+      }, answer.delayMs ?? 0);
     });
   });
   server.on("connection", (s) => {
