@@ -17,6 +17,8 @@ export interface Receiver {
   /** How to answer requests to a path; the default is 200. */
   script(path: string, answer: (n: number) => Answer): void;
   on(path: string): Received[];
+  /** The most requests to a path that were open at the same time. */
+  maxConcurrent(path: string): number;
   close(): Promise<void>;
 }
 
@@ -24,7 +26,13 @@ export async function startReceiver(): Promise<Receiver> {
   const received: Received[] = [];
   const scripts = new Map<string, (n: number) => Answer>();
   const sockets = new Set<net.Socket>();
+  const open = new Map<string, number>();
+  const peak = new Map<string, number>();
   const server = http.createServer((req, res) => {
+    const key = req.url ?? "/";
+    open.set(key, (open.get(key) ?? 0) + 1);
+    peak.set(key, Math.max(peak.get(key) ?? 0, open.get(key)!));
+    res.on("close", () => open.set(key, open.get(key)! - 1));
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -51,6 +59,7 @@ export async function startReceiver(): Promise<Receiver> {
     received,
     script: (path, answer) => void scripts.set(path, answer),
     on: (path) => received.filter((r) => r.path === path),
+    maxConcurrent: (path) => peak.get(path) ?? 0,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise((r) => server.close(r));
