@@ -24,13 +24,15 @@ export interface RecordOutcome {
 
 const isSuccess = (status: number) => status >= 200 && status < 300;
 
+// Locks are taken deliveries first, then subscriptions, each in id order, as
+// everywhere else, so concurrent batches and deletes cannot deadlock.
 export async function recordAttempts(db: WebhookDb, results: AttemptResult[], config: MeshConfig["webhooks"]): Promise<RecordOutcome> {
   return db.transaction(async (tx) => {
     const ids = [...new Set(results.map((r) => r.deliveryId))];
-    const rows = ids.length === 0 ? [] : await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).for("update");
+    const rows = ids.length === 0 ? [] : await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).orderBy(deliveries.id).for("update");
     const byId = new Map(rows.map((r) => [r.id, r]));
     const subIds = [...new Set(rows.map((r) => r.subscriptionId))];
-    const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds)).for("update");
+    const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds)).orderBy(subscriptions.id).for("update");
     const subById = new Map(subs.map((s) => [s.id, s]));
     const now = new Date();
     const outcome: RecordOutcome = { verdicts: [], newDeliveries: [], disabled: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 } };

@@ -19,7 +19,7 @@ export function deliveryPayload(event: { id: string; type: string; data: unknown
 export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
   return db.transaction(async (tx) => {
     // Three queries rather than one join: only the delivery rows are locked.
-    const locked = await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).for("update");
+    const locked = await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).orderBy(deliveries.id).for("update");
     const subIds = [...new Set(locked.map((d) => d.subscriptionId))];
     const eventIds = [...new Set(locked.map((d) => d.eventId))];
     const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds));

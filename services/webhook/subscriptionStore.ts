@@ -53,19 +53,20 @@ export class SubscriptionStore {
     return row;
   }
 
-  /** Deletes it and drops its unfinished deliveries in the same transaction. */
+  /** Deletes it and drops its unfinished deliveries in the same transaction (deliveries locked first, as the worker's writes do). */
   async delete(owner: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const removed = await tx
-        .delete(subscriptions)
-        .where(and(eq(subscriptions.id, id), eq(subscriptions.ownerKeyId, owner)))
-        .returning({ id: subscriptions.id });
-      if (removed.length === 0) return false;
+      const [owned] = await tx
+        .select({ id: subscriptions.id })
+        .from(subscriptions)
+        .where(and(eq(subscriptions.id, id), eq(subscriptions.ownerKeyId, owner)));
+      if (!owned) return false;
       await tx
         .update(deliveries)
         .set({ status: "dropped", nextAttemptAt: null, leasedUntil: null })
         .where(and(eq(deliveries.subscriptionId, id), inArray(deliveries.status, ["pending", "retrying"])));
-      return true;
+      const removed = await tx.delete(subscriptions).where(eq(subscriptions.id, id)).returning({ id: subscriptions.id });
+      return removed.length > 0;
     });
   }
 
