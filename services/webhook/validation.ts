@@ -45,3 +45,11 @@ export function eventDataBytes(data: JsonObject): number {
 export function pageSizeViolations(pageSize: number): Violation[] {
   return pageSize < 0 || pageSize > 200 ? [{ field: "page_size", description: "must be between 1 and 200" }] : [];
 }
+
+export const deliveryStatuses = ["pending", "retrying", "delivered", "dead_letter", "dropped"] as const;
+
+export function deliveryStatusViolations(status: string): Violation[] {
+  return status === "" || (deliveryStatuses as readonly string[]).includes(status)
+    ? []
+    : [{ field: "status", description: `must be one of ${deliveryStatuses.join(", ")}` }];
+}

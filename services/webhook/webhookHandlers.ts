@@ -39,6 +39,7 @@ import { requireOwner, requireWebhooksEnabled } from "./requestContext.js";
 import type { SubscriptionStore } from "./subscriptionStore.js";
 import { validateReceiverUrl } from "./urlGuard.js";
 import {
+  deliveryStatusViolations,
   descriptionViolations,
   eventDataBytes,
   eventTypeFilterViolations,
@@ -169,6 +170,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
       await ownedSubscription(owner, req.webhookId);
+      check(deliveryStatusViolations(req.status));
       const { limit, offset } = page(req.pageSize, req.pageToken);
       const rows = await deliveries.list(req.webhookId, req.status, limit, offset);
       return create(ListDeliveriesResponseSchema, { deliveries: rows.map(toDelivery), nextPageToken: nextToken(rows.length, limit, offset) });

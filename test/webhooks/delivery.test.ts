@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reasonOf } from "../../services/shared/errors.js";
+import { reasonOf, violationsOf } from "../../services/shared/errors.js";
 import { startMesh, type Mesh } from "../harness/mesh.js";
 import { eventually, startReceiver, type Receiver } from "./receiver.js";
 import { asOwner, consumerInfo, meshFlags, webhookClient } from "./webhookClient.js";
@@ -269,6 +269,11 @@ describe("subscriptions", () => {
     expect(reasonOf(err)).toBe("INVALID_ARGUMENT");
     for (const field of ["url", "event_types[1]", "description"]) expect(err.message).toContain(field);
     expect((await client.listWebhooks({}, asOwner("key_v"))).webhooks).toHaveLength(0);
+    const { webhook } = await subscribe("key_v", ["a.b"]);
+    const status = await rejection(client.listDeliveries({ webhookId: webhook!.id, status: "lost" }, asOwner("key_v")));
+    expect(violationsOf(status)).toEqual([{ field: "status", description: expect.stringContaining("dead_letter") }]);
+    const token = await rejection(client.listWebhooks({ pageToken: "forged", pageSize: 500 }, asOwner("key_v")));
+    expect(violationsOf(token).map((v) => v.field).sort()).toEqual(["page_size", "page_token"]);
   });
 
   it(":test sends webhook.test to that one endpoint", async () => {

@@ -52,7 +52,7 @@ it("a worker killed with SIGKILL mid-batch loses nothing: every delivery arrives
     return deliveries.length === total && deliveries;
   }, "every delivery marked delivered", 30_000);
   expect(new Set(delivered.map((d) => d.id))).toEqual(distinctIds(receiver, "/slow"));
-});
+}, 120_000);
 
 it("events published while NATS is down are all delivered once it is back", async () => {
   const port = await freePort();
@@ -79,4 +79,4 @@ it("events published while NATS is down are all delivered once it is back", asyn
   const eventIds = new Set(receiver.on("/outage").map((r) => JSON.parse(r.body).id as string));
   for (const p of published) expect(eventIds.has(p.event!.id)).toBe(true);
   await eventually(async () => (await client.getDeliveryStats({})).outboxBacklog === 0n, "outbox drained");
-});
+}, 120_000);
