@@ -31,6 +31,12 @@ export interface MeshConfig {
     deliveryLoopSeconds: number;
     attemptTimeoutSeconds: number;
     allowPrivateUrls: boolean;
+    /** A subscription failing with no success for this long is disabled. */
+    autoDisableSeconds: number;
+    /** Attempts in flight at once per subscription, per worker. */
+    endpointConcurrency: number;
+    /** Due deliveries unfinished for this long are enqueued again (lost-stream recovery). */
+    reconcileAfterSeconds: number;
   };
   alerts: {
     deadLetter24h: number;
@@ -166,6 +172,9 @@ export function loadConfig(service: ServiceName, env: Env = process.env, role?: 
       deliveryLoopSeconds: decimal(env, "ONERING_WEBHOOKS_DELIVERY_LOOP_SECONDS", 5, 0.05),
       attemptTimeoutSeconds: decimal(env, "ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS", 10, 0.1),
       allowPrivateUrls: bool(env, "ONERING_WEBHOOKS_ALLOW_PRIVATE_URLS", false),
+      autoDisableSeconds: decimal(env, "ONERING_WEBHOOKS_AUTO_DISABLE_SECONDS", 5 * 24 * 3600, 1),
+      endpointConcurrency: int(env, "ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY", 10, 1, 1000),
+      reconcileAfterSeconds: decimal(env, "ONERING_WEBHOOKS_RECONCILE_AFTER_SECONDS", 300, 1),
     },
     alerts: {
       deadLetter24h: decimal(env, "ONERING_ALERT_DEAD_LETTER_24H", 10, 0),

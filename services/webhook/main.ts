@@ -1,16 +1,30 @@
 // WebhookService process, or with `--role worker` the delivery worker. The
 // worker never opens the database (embedded PGlite belongs to one process):
 // it works through WebhookService's internal RPCs.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { parseArgs } from "node:util";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { requireToken } from "../shared/internalAuth.js";
+import { createInternalClient } from "../shared/internalClient.js";
 import type { Logger } from "../shared/logger.js";
 import { ProcessMetrics } from "../shared/metrics.js";
+import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
+import { RuntimeFlags } from "../shared/runtimeFlags.js";
 import { serve } from "../shared/server.js";
+import { WebhookApiMetrics } from "./apiMetrics.js";
+import { ensureDeliveryStream, ensureWorkerConsumer } from "./deliveryJobs.js";
+import { DeliveryStore } from "./deliveryStore.js";
+import { EventStore } from "./eventStore.js";
+import { logUnexpectedErrors } from "./logUnexpected.js";
+import { OutboxRelay } from "./outboxRelay.js";
 import * as schema from "./schema.js";
+import { SubscriptionStore } from "./subscriptionStore.js";
+import { webhookHandlers } from "./webhookHandlers.js";
+import { DeliveryWorker, workerConsumer } from "./worker/deliveryWorker.js";
+import { WorkerMetrics } from "./worker/workerMetrics.js";
 
 const { values: args } = parseArgs({ options: { role: { type: "string", default: "api" } } });
 
@@ -25,27 +39,70 @@ async function startApi(logger: Logger) {
     dataDir: config.dataDir,
     logger,
   });
+  const nc = await connectNats(config.natsUrl, "webhook", logger);
+  const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.flags, logger);
+  await ensureDeliveryStream(await jetstreamManager(nc), config);
+  const deliveries = new DeliveryStore(storage.db);
+  const relay = new OutboxRelay(jetstream(nc), deliveries, config, logger);
+  relay.start();
+  const metrics = new ProcessMetrics("webhook");
+  const handlers = webhookHandlers({
+    db: storage.db,
+    subscriptions: new SubscriptionStore(storage.db),
+    events: new EventStore(storage.db, config.webhooks.replayWindowSeconds),
+    deliveries,
+    relay,
+    flags,
+    config,
+    metrics: new WebhookApiMetrics(metrics.registry),
+    logger,
+  });
   return serve({
     processName: "webhook",
     config,
     logger,
-    metrics: new ProcessMetrics("webhook"),
+    metrics,
     services: [WebhookService],
-    interceptors: [requireToken([config.internalToken])],
-    routes: (router) => router.service(WebhookService, {}),
+    interceptors: [requireToken([config.internalToken]), logUnexpectedErrors(logger)],
+    routes: (router) => router.service(WebhookService, handlers),
     readiness: () => storage.ping(),
-    onShutdown: () => storage.close(),
+    onShutdown: async () => {
+      await relay.stop();
+      await nc.drain();
+      await storage.close();
+    },
   });
 }
 
 async function startWorker(logger: Logger) {
   const config = loadConfig("webhook", process.env, "worker");
+  const nc = await connectNats(config.natsUrl, "webhook-worker", logger);
+  const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.flags, logger);
+  const jsm = await jetstreamManager(nc);
+  await ensureDeliveryStream(jsm, config);
+  await ensureWorkerConsumer(jsm, config);
+  const js = jetstream(nc);
+  const metrics = new ProcessMetrics("webhook-worker");
+  const worker = new DeliveryWorker({
+    js,
+    client: createInternalClient(WebhookService, { baseUrl: config.serviceUrls.webhook, internalToken: config.internalToken }),
+    config,
+    flags,
+    logger,
+    metrics: new WorkerMetrics(metrics.registry),
+  });
+  worker.start(await workerConsumer(js, config));
   return serve({
     processName: "webhook-worker",
     config,
     logger,
-    metrics: new ProcessMetrics("webhook-worker"),
+    metrics,
     services: [],
+    readiness: () => worker.ready,
+    onShutdown: async () => {
+      await worker.stop();
+      await nc.drain();
+    },
   });
 }
 

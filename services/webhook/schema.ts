@@ -1,4 +1,5 @@
 // Tables of the `webhooks` schema, owned by WebhookService and its workers.
+import { sql } from "drizzle-orm";
 import { bigint, boolean, index, integer, jsonb, pgSchema, text, timestamp } from "drizzle-orm/pg-core";
 
 export const webhooksSchema = pgSchema("webhooks");
@@ -17,6 +18,8 @@ export const subscriptions = webhooksSchema.table(
     secret: text("secret").notNull(),
     previousSecret: text("previous_secret"),
     previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
+    /** First failure since the last success; drives the auto-disable period. */
+    failingSince: timestamp("failing_since", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -43,6 +46,12 @@ export const deliveries = webhooksSchema.table(
     subscriptionId: text("subscription_id").notNull(),
     status: text("status").notNull(),
     attemptCount: integer("attempt_count").notNull().default(0),
+    /** attempt_count when last replayed: MAX_ATTEMPTS and the backoff count from here. */
+    attemptBase: integer("attempt_base").notNull().default(0),
+    /** Bumped on every re-enqueue so the job's Nats-Msg-Id is new to the duplicate window. */
+    generation: integer("generation").notNull().default(0),
+    /** A worker is sending it until then; a second copy of the job defers. */
+    leasedUntil: timestamp("leased_until", { withTimezone: true }),
     nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     deliveredAt: timestamp("delivered_at", { withTimezone: true }),
@@ -50,7 +59,22 @@ export const deliveries = webhooksSchema.table(
     /** Set once JetStream acknowledged the job; unset rows are the outbox. */
     enqueuedAt: timestamp("enqueued_at", { withTimezone: true }),
   },
-  (t) => [index("deliveries_subscription_idx").on(t.subscriptionId, t.createdAt), index("deliveries_status_idx").on(t.status)],
+  (t) => [
+    index("deliveries_subscription_idx").on(t.subscriptionId, t.createdAt),
+    index("deliveries_status_idx").on(t.status, t.nextAttemptAt),
+    index("deliveries_outbox_idx").on(t.createdAt).where(sql`${t.enqueuedAt} is null`),
+    index("deliveries_dead_letter_idx").on(t.deadLetteredAt),
+  ],
+);
+
+/** Publishes turned away by an idempotency key, for the replay_rejected count. */
+export const replayRejections = webhooksSchema.table(
+  "replay_rejections",
+  {
+    eventId: text("event_id").notNull(),
+    rejectedAt: timestamp("rejected_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("replay_rejections_time_idx").on(t.rejectedAt)],
 );
 
 export const attempts = webhooksSchema.table(

@@ -2,8 +2,8 @@
 // @generated from file onering/v1/webhook.proto (package onering.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file onering/v1/webhook.proto.
  */
 export const file_onering_v1_webhook: GenFile = /*@__PURE__*/
-  fileDesc("ChhvbmVyaW5nL3YxL3dlYmhvb2sucHJvdG8SCm9uZXJpbmcudjEi6AEKB1dlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhMKC2V2ZW50X3R5cGVzGAMgAygJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg8KB2VuYWJsZWQYBSABKAgSDgoGcGF1c2VkGAYgASgIEhcKD2Rpc2FibGVkX3JlYXNvbhgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KFENyZWF0ZVdlYmhvb2tSZXF1ZXN0EgsKA3VybBgBIAEoCRITCgtldmVudF90eXBlcxgCIAMoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSJNChVDcmVhdGVXZWJob29rUmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkiPAoTTGlzdFdlYmhvb2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJWChRMaXN0V2ViaG9va3NSZXNwb25zZRIlCgh3ZWJob29rcxgBIAMoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoRR2V0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiOgoSR2V0V2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2sivQEKFFVwZGF0ZVdlYmhvb2tSZXF1ZXN0EgoKAmlkGAEgASgJEhAKA3VybBgCIAEoCUgAiAEBEhMKC2V2ZW50X3R5cGVzGAMgAygJEhgKC2Rlc2NyaXB0aW9uGAQgASgJSAGIAQESFAoHZW5hYmxlZBgFIAEoCEgCiAEBEhMKBnBhdXNlZBgGIAEoCEgDiAEBQgYKBF91cmxCDgoMX2Rlc2NyaXB0aW9uQgoKCF9lbmFibGVkQgkKB19wYXVzZWQiPQoVVXBkYXRlV2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2siIgoURGVsZXRlV2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlV2ViaG9va1Jlc3BvbnNlImQKGlJvdGF0ZVdlYmhvb2tTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgJEiEKFGdyYWNlX3BlcmlvZF9zZWNvbmRzGAIgASgDSACIAQFCFwoVX2dyYWNlX3BlcmlvZF9zZWNvbmRzIpQBChtSb3RhdGVXZWJob29rU2VjcmV0UmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkSPwobcHJldmlvdXNfc2VjcmV0X2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIgChJUZXN0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiPQoTVGVzdFdlYmhvb2tSZXNwb25zZRImCghkZWxpdmVyeRgBIAEoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkiowEKD0RlbGl2ZXJ5QXR0ZW1wdBIOCgZudW1iZXIYASABKAUSEwoLc3RhdHVzX2NvZGUYAiABKAUSDQoFZXJyb3IYAyABKAkSFQoNcmVzcG9uc2VfYm9keRgEIAEoCRITCgtkdXJhdGlvbl9tcxgFIAEoAxIwCgxhdHRlbXB0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsACCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhIKCndlYmhvb2tfaWQYBCABKAkSDgoGc3RhdHVzGAUgASgJEhUKDWF0dGVtcHRfY291bnQYBiABKAUSNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCGF0dGVtcHRzGAogAygLMhsub25lcmluZy52MS5EZWxpdmVyeUF0dGVtcHQiYgoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCndlYmhvb2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlsKFkxpc3REZWxpdmVyaWVzUmVzcG9uc2USKAoKZGVsaXZlcmllcxgBIAMoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBCgVFdmVudBIKCgJpZBgBIAEoCRIMCgR0eXBlGAIgASgJEiUKBGRhdGEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIvCgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYwoTUHVibGlzaEV2ZW50UmVxdWVzdBIMCgR0eXBlGAEgASgJEiUKBGRhdGEYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCSJiChRQdWJsaXNoRXZlbnRSZXNwb25zZRIgCgVldmVudBgBIAEoCzIRLm9uZXJpbmcudjEuRXZlbnQSEAoIcmVwbGF5ZWQYAiABKAgSFgoOZGVsaXZlcnlfY291bnQYAyABKAUikgEKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSEgoKd2ViaG9va19pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJeChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIqCgxkZWFkX2xldHRlcnMYASADKAsyFC5vbmVyaW5nLnYxLkRlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjChVSZXBsYXlEZWxpdmVyeVJlcXVlc3QSCgoCaWQYASABKAkiQAoWUmVwbGF5RGVsaXZlcnlSZXNwb25zZRImCghkZWxpdmVyeRgBIAEoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkiWQoYUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0EikKBXNpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp3ZWJob29rX2lkGAIgASgJIjMKGVJlcGxheURlYWRMZXR0ZXJzUmVzcG9uc2USFgoOcmVwbGF5ZWRfY291bnQYASABKAUiGQoXR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QifQoYR2V0RGVsaXZlcnlTdGF0c1Jlc3BvbnNlEg8KB3BlbmRpbmcYASABKAMSEAoIcmV0cnlpbmcYAiABKAMSEwoLZGVhZF9sZXR0ZXIYAyABKAMSEQoJZGVsaXZlcmVkGAQgASgDEhYKDm91dGJveF9iYWNrbG9nGAUgASgDMowJCg5XZWJob29rU2VydmljZRJUCg1DcmVhdGVXZWJob29rEiAub25lcmluZy52MS5DcmVhdGVXZWJob29rUmVxdWVzdBohLm9uZXJpbmcudjEuQ3JlYXRlV2ViaG9va1Jlc3BvbnNlElEKDExpc3RXZWJob29rcxIfLm9uZXJpbmcudjEuTGlzdFdlYmhvb2tzUmVxdWVzdBogLm9uZXJpbmcudjEuTGlzdFdlYmhvb2tzUmVzcG9uc2USSwoKR2V0V2ViaG9vaxIdLm9uZXJpbmcudjEuR2V0V2ViaG9va1JlcXVlc3QaHi5vbmVyaW5nLnYxLkdldFdlYmhvb2tSZXNwb25zZRJUCg1VcGRhdGVXZWJob29rEiAub25lcmluZy52MS5VcGRhdGVXZWJob29rUmVxdWVzdBohLm9uZXJpbmcudjEuVXBkYXRlV2ViaG9va1Jlc3BvbnNlElQKDURlbGV0ZVdlYmhvb2sSIC5vbmVyaW5nLnYxLkRlbGV0ZVdlYmhvb2tSZXF1ZXN0GiEub25lcmluZy52MS5EZWxldGVXZWJob29rUmVzcG9uc2USZgoTUm90YXRlV2ViaG9va1NlY3JldBImLm9uZXJpbmcudjEuUm90YXRlV2ViaG9va1NlY3JldFJlcXVlc3QaJy5vbmVyaW5nLnYxLlJvdGF0ZVdlYmhvb2tTZWNyZXRSZXNwb25zZRJOCgtUZXN0V2ViaG9vaxIeLm9uZXJpbmcudjEuVGVzdFdlYmhvb2tSZXF1ZXN0Gh8ub25lcmluZy52MS5UZXN0V2ViaG9va1Jlc3BvbnNlElcKDkxpc3REZWxpdmVyaWVzEiEub25lcmluZy52MS5MaXN0RGVsaXZlcmllc1JlcXVlc3QaIi5vbmVyaW5nLnYxLkxpc3REZWxpdmVyaWVzUmVzcG9uc2USUQoMUHVibGlzaEV2ZW50Eh8ub25lcmluZy52MS5QdWJsaXNoRXZlbnRSZXF1ZXN0GiAub25lcmluZy52MS5QdWJsaXNoRXZlbnRSZXNwb25zZRJaCg9MaXN0RGVhZExldHRlcnMSIi5vbmVyaW5nLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaIy5vbmVyaW5nLnYxLkxpc3REZWFkTGV0dGVyc1Jlc3BvbnNlElcKDlJlcGxheURlbGl2ZXJ5EiEub25lcmluZy52MS5SZXBsYXlEZWxpdmVyeVJlcXVlc3QaIi5vbmVyaW5nLnYxLlJlcGxheURlbGl2ZXJ5UmVzcG9uc2USYAoRUmVwbGF5RGVhZExldHRlcnMSJC5vbmVyaW5nLnYxLlJlcGxheURlYWRMZXR0ZXJzUmVxdWVzdBolLm9uZXJpbmcudjEuUmVwbGF5RGVhZExldHRlcnNSZXNwb25zZRJdChBHZXREZWxpdmVyeVN0YXRzEiMub25lcmluZy52MS5HZXREZWxpdmVyeVN0YXRzUmVxdWVzdBokLm9uZXJpbmcudjEuR2V0RGVsaXZlcnlTdGF0c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChhvbmVyaW5nL3YxL3dlYmhvb2sucHJvdG8SCm9uZXJpbmcudjEi6AEKB1dlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhMKC2V2ZW50X3R5cGVzGAMgAygJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg8KB2VuYWJsZWQYBSABKAgSDgoGcGF1c2VkGAYgASgIEhcKD2Rpc2FibGVkX3JlYXNvbhgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KFENyZWF0ZVdlYmhvb2tSZXF1ZXN0EgsKA3VybBgBIAEoCRITCgtldmVudF90eXBlcxgCIAMoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSJNChVDcmVhdGVXZWJob29rUmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkiPAoTTGlzdFdlYmhvb2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJWChRMaXN0V2ViaG9va3NSZXNwb25zZRIlCgh3ZWJob29rcxgBIAMoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoRR2V0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiOgoSR2V0V2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2sivQEKFFVwZGF0ZVdlYmhvb2tSZXF1ZXN0EgoKAmlkGAEgASgJEhAKA3VybBgCIAEoCUgAiAEBEhMKC2V2ZW50X3R5cGVzGAMgAygJEhgKC2Rlc2NyaXB0aW9uGAQgASgJSAGIAQESFAoHZW5hYmxlZBgFIAEoCEgCiAEBEhMKBnBhdXNlZBgGIAEoCEgDiAEBQgYKBF91cmxCDgoMX2Rlc2NyaXB0aW9uQgoKCF9lbmFibGVkQgkKB19wYXVzZWQiPQoVVXBkYXRlV2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2siIgoURGVsZXRlV2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlV2ViaG9va1Jlc3BvbnNlImQKGlJvdGF0ZVdlYmhvb2tTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgJEiEKFGdyYWNlX3BlcmlvZF9zZWNvbmRzGAIgASgDSACIAQFCFwoVX2dyYWNlX3BlcmlvZF9zZWNvbmRzIpQBChtSb3RhdGVXZWJob29rU2VjcmV0UmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkSPwobcHJldmlvdXNfc2VjcmV0X2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIgChJUZXN0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiPQoTVGVzdFdlYmhvb2tSZXNwb25zZRImCghkZWxpdmVyeRgBIAEoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkiowEKD0RlbGl2ZXJ5QXR0ZW1wdBIOCgZudW1iZXIYASABKAUSEwoLc3RhdHVzX2NvZGUYAiABKAUSDQoFZXJyb3IYAyABKAkSFQoNcmVzcG9uc2VfYm9keRgEIAEoCRITCgtkdXJhdGlvbl9tcxgFIAEoAxIwCgxhdHRlbXB0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsACCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhIKCndlYmhvb2tfaWQYBCABKAkSDgoGc3RhdHVzGAUgASgJEhUKDWF0dGVtcHRfY291bnQYBiABKAUSNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCGF0dGVtcHRzGAogAygLMhsub25lcmluZy52MS5EZWxpdmVyeUF0dGVtcHQiYgoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCndlYmhvb2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlsKFkxpc3REZWxpdmVyaWVzUmVzcG9uc2USKAoKZGVsaXZlcmllcxgBIAMoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBCgVFdmVudBIKCgJpZBgBIAEoCRIMCgR0eXBlGAIgASgJEiUKBGRhdGEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIvCgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYwoTUHVibGlzaEV2ZW50UmVxdWVzdBIMCgR0eXBlGAEgASgJEiUKBGRhdGEYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCSJiChRQdWJsaXNoRXZlbnRSZXNwb25zZRIgCgVldmVudBgBIAEoCzIRLm9uZXJpbmcudjEuRXZlbnQSEAoIcmVwbGF5ZWQYAiABKAgSFgoOZGVsaXZlcnlfY291bnQYAyABKAUikgEKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSEgoKd2ViaG9va19pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJeChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIqCgxkZWFkX2xldHRlcnMYASADKAsyFC5vbmVyaW5nLnYxLkRlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjChVSZXBsYXlEZWxpdmVyeVJlcXVlc3QSCgoCaWQYASABKAkiQAoWUmVwbGF5RGVsaXZlcnlSZXNwb25zZRImCghkZWxpdmVyeRgBIAEoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkiWQoYUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0EikKBXNpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp3ZWJob29rX2lkGAIgASgJIjMKGVJlcGxheURlYWRMZXR0ZXJzUmVzcG9uc2USFgoOcmVwbGF5ZWRfY291bnQYASABKAUiGQoXR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QimgEKGEdldERlbGl2ZXJ5U3RhdHNSZXNwb25zZRIPCgdwZW5kaW5nGAEgASgDEhAKCHJldHJ5aW5nGAIgASgDEhMKC2RlYWRfbGV0dGVyGAMgASgDEhEKCWRlbGl2ZXJlZBgEIAEoAxIWCg5vdXRib3hfYmFja2xvZxgFIAEoAxIbChNyZXBsYXlfcmVqZWN0ZWRfMjRoGAYgASgDIiUKFkNsYWltRGVsaXZlcmllc1JlcXVlc3QSCwoDaWRzGAEgAygJIrUBCg9DbGFpbWVkRGVsaXZlcnkSCgoCaWQYASABKAkSKQoHb3V0Y29tZRgCIAEoDjIYLm9uZXJpbmcudjEuQ2xhaW1PdXRjb21lEhIKCndlYmhvb2tfaWQYAyABKAkSCwoDdXJsGAQgASgJEg8KB3NlY3JldHMYBSADKAkSDwoHcGF5bG9hZBgGIAEoCRIWCg5hdHRlbXB0X251bWJlchgHIAEoBRIQCghkZWZlcl9tcxgIIAEoAyJKChdDbGFpbURlbGl2ZXJpZXNSZXNwb25zZRIvCgpkZWxpdmVyaWVzGAEgAygLMhsub25lcmluZy52MS5DbGFpbWVkRGVsaXZlcnkiagoNQXR0ZW1wdFJlc3VsdBITCgtkZWxpdmVyeV9pZBgBIAEoCRIsCgdhdHRlbXB0GAIgASgLMhsub25lcmluZy52MS5EZWxpdmVyeUF0dGVtcHQSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKAMiQwoVUmVjb3JkQXR0ZW1wdHNSZXF1ZXN0EioKB3Jlc3VsdHMYASADKAsyGS5vbmVyaW5nLnYxLkF0dGVtcHRSZXN1bHQiTAoOQXR0ZW1wdFZlcmRpY3QSEwoLZGVsaXZlcnlfaWQYASABKAkSDQoFcmV0cnkYAiABKAgSFgoOcmV0cnlfZGVsYXlfbXMYAyABKAMiRgoWUmVjb3JkQXR0ZW1wdHNSZXNwb25zZRIsCgh2ZXJkaWN0cxgBIAMoCzIaLm9uZXJpbmcudjEuQXR0ZW1wdFZlcmRpY3QqdgoMQ2xhaW1PdXRjb21lEh0KGUNMQUlNX09VVENPTUVfVU5TUEVDSUZJRUQQABIWChJDTEFJTV9PVVRDT01FX1NFTkQQARIWChJDTEFJTV9PVVRDT01FX0RPTkUQAhIXChNDTEFJTV9PVVRDT01FX0RFRkVSEAMywQoKDldlYmhvb2tTZXJ2aWNlElQKDUNyZWF0ZVdlYmhvb2sSIC5vbmVyaW5nLnYxLkNyZWF0ZVdlYmhvb2tSZXF1ZXN0GiEub25lcmluZy52MS5DcmVhdGVXZWJob29rUmVzcG9uc2USUQoMTGlzdFdlYmhvb2tzEh8ub25lcmluZy52MS5MaXN0V2ViaG9va3NSZXF1ZXN0GiAub25lcmluZy52MS5MaXN0V2ViaG9va3NSZXNwb25zZRJLCgpHZXRXZWJob29rEh0ub25lcmluZy52MS5HZXRXZWJob29rUmVxdWVzdBoeLm9uZXJpbmcudjEuR2V0V2ViaG9va1Jlc3BvbnNlElQKDVVwZGF0ZVdlYmhvb2sSIC5vbmVyaW5nLnYxLlVwZGF0ZVdlYmhvb2tSZXF1ZXN0GiEub25lcmluZy52MS5VcGRhdGVXZWJob29rUmVzcG9uc2USVAoNRGVsZXRlV2ViaG9vaxIgLm9uZXJpbmcudjEuRGVsZXRlV2ViaG9va1JlcXVlc3QaIS5vbmVyaW5nLnYxLkRlbGV0ZVdlYmhvb2tSZXNwb25zZRJmChNSb3RhdGVXZWJob29rU2VjcmV0EiYub25lcmluZy52MS5Sb3RhdGVXZWJob29rU2VjcmV0UmVxdWVzdBonLm9uZXJpbmcudjEuUm90YXRlV2ViaG9va1NlY3JldFJlc3BvbnNlEk4KC1Rlc3RXZWJob29rEh4ub25lcmluZy52MS5UZXN0V2ViaG9va1JlcXVlc3QaHy5vbmVyaW5nLnYxLlRlc3RXZWJob29rUmVzcG9uc2USVwoOTGlzdERlbGl2ZXJpZXMSIS5vbmVyaW5nLnYxLkxpc3REZWxpdmVyaWVzUmVxdWVzdBoiLm9uZXJpbmcudjEuTGlzdERlbGl2ZXJpZXNSZXNwb25zZRJRCgxQdWJsaXNoRXZlbnQSHy5vbmVyaW5nLnYxLlB1Ymxpc2hFdmVudFJlcXVlc3QaIC5vbmVyaW5nLnYxLlB1Ymxpc2hFdmVudFJlc3BvbnNlEloKD0xpc3REZWFkTGV0dGVycxIiLm9uZXJpbmcudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBojLm9uZXJpbmcudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USVwoOUmVwbGF5RGVsaXZlcnkSIS5vbmVyaW5nLnYxLlJlcGxheURlbGl2ZXJ5UmVxdWVzdBoiLm9uZXJpbmcudjEuUmVwbGF5RGVsaXZlcnlSZXNwb25zZRJgChFSZXBsYXlEZWFkTGV0dGVycxIkLm9uZXJpbmcudjEuUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0GiUub25lcmluZy52MS5SZXBsYXlEZWFkTGV0dGVyc1Jlc3BvbnNlEl0KEEdldERlbGl2ZXJ5U3RhdHMSIy5vbmVyaW5nLnYxLkdldERlbGl2ZXJ5U3RhdHNSZXF1ZXN0GiQub25lcmluZy52MS5HZXREZWxpdmVyeVN0YXRzUmVzcG9uc2USWgoPQ2xhaW1EZWxpdmVyaWVzEiIub25lcmluZy52MS5DbGFpbURlbGl2ZXJpZXNSZXF1ZXN0GiMub25lcmluZy52MS5DbGFpbURlbGl2ZXJpZXNSZXNwb25zZRJXCg5SZWNvcmRBdHRlbXB0cxIhLm9uZXJpbmcudjEuUmVjb3JkQXR0ZW1wdHNSZXF1ZXN0GiIub25lcmluZy52MS5SZWNvcmRBdHRlbXB0c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * A subscription of an endpoint to event types.
@@ -1022,6 +1022,13 @@ export type GetDeliveryStatsResponse = Message<"onering.v1.GetDeliveryStatsRespo
    * @generated from field: int64 outbox_backlog = 5;
    */
   outboxBacklog: bigint;
+
+  /**
+   * Publishes turned away by a reused idempotency key in the last 24 hours.
+   *
+   * @generated from field: int64 replay_rejected_24h = 6;
+   */
+  replayRejected24h: bigint;
 };
 
 /**
@@ -1030,6 +1037,271 @@ export type GetDeliveryStatsResponse = Message<"onering.v1.GetDeliveryStatsRespo
  */
 export const GetDeliveryStatsResponseSchema: GenMessage<GetDeliveryStatsResponse> = /*@__PURE__*/
   messageDesc(file_onering_v1_webhook, 29);
+
+/**
+ * Input of WebhookService.ClaimDeliveries.
+ *
+ * @generated from message onering.v1.ClaimDeliveriesRequest
+ */
+export type ClaimDeliveriesRequest = Message<"onering.v1.ClaimDeliveriesRequest"> & {
+  /**
+   * Delivery ids of the jobs the worker received, at most 500.
+   *
+   * @generated from field: repeated string ids = 1;
+   */
+  ids: string[];
+};
+
+/**
+ * Describes the message onering.v1.ClaimDeliveriesRequest.
+ * Use `create(ClaimDeliveriesRequestSchema)` to create a new message.
+ */
+export const ClaimDeliveriesRequestSchema: GenMessage<ClaimDeliveriesRequest> = /*@__PURE__*/
+  messageDesc(file_onering_v1_webhook, 30);
+
+/**
+ * One leased delivery, as ClaimDeliveries returns it.
+ *
+ * @generated from message onering.v1.ClaimedDelivery
+ */
+export type ClaimedDelivery = Message<"onering.v1.ClaimedDelivery"> & {
+  /**
+   * The delivery id, sent as `webhook-id`.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * What to do with the job.
+   *
+   * @generated from field: onering.v1.ClaimOutcome outcome = 2;
+   */
+  outcome: ClaimOutcome;
+
+  /**
+   * The receiving subscription.
+   *
+   * @generated from field: string webhook_id = 3;
+   */
+  webhookId: string;
+
+  /**
+   * Receiver URL.
+   *
+   * @generated from field: string url = 4;
+   */
+  url: string;
+
+  /**
+   * `whsec_…` secrets to sign with: the current one first, then the previous one during rotation.
+   *
+   * @generated from field: repeated string secrets = 5;
+   */
+  secrets: string[];
+
+  /**
+   * The exact JSON body to POST.
+   *
+   * @generated from field: string payload = 6;
+   */
+  payload: string;
+
+  /**
+   * Number of this attempt, 1 for the first.
+   *
+   * @generated from field: int32 attempt_number = 7;
+   */
+  attemptNumber: number;
+
+  /**
+   * For DEFER: how long to wait before the job comes back.
+   *
+   * @generated from field: int64 defer_ms = 8;
+   */
+  deferMs: bigint;
+};
+
+/**
+ * Describes the message onering.v1.ClaimedDelivery.
+ * Use `create(ClaimedDeliverySchema)` to create a new message.
+ */
+export const ClaimedDeliverySchema: GenMessage<ClaimedDelivery> = /*@__PURE__*/
+  messageDesc(file_onering_v1_webhook, 31);
+
+/**
+ * Output of WebhookService.ClaimDeliveries.
+ *
+ * @generated from message onering.v1.ClaimDeliveriesResponse
+ */
+export type ClaimDeliveriesResponse = Message<"onering.v1.ClaimDeliveriesResponse"> & {
+  /**
+   * One entry per requested id, in request order.
+   *
+   * @generated from field: repeated onering.v1.ClaimedDelivery deliveries = 1;
+   */
+  deliveries: ClaimedDelivery[];
+};
+
+/**
+ * Describes the message onering.v1.ClaimDeliveriesResponse.
+ * Use `create(ClaimDeliveriesResponseSchema)` to create a new message.
+ */
+export const ClaimDeliveriesResponseSchema: GenMessage<ClaimDeliveriesResponse> = /*@__PURE__*/
+  messageDesc(file_onering_v1_webhook, 32);
+
+/**
+ * The outcome of one attempt, as the worker reports it.
+ *
+ * @generated from message onering.v1.AttemptResult
+ */
+export type AttemptResult = Message<"onering.v1.AttemptResult"> & {
+  /**
+   * The delivery id.
+   *
+   * @generated from field: string delivery_id = 1;
+   */
+  deliveryId: string;
+
+  /**
+   * The attempt, as numbered by ClaimDeliveries.
+   *
+   * @generated from field: onering.v1.DeliveryAttempt attempt = 2;
+   */
+  attempt?: DeliveryAttempt | undefined;
+
+  /**
+   * The receiver's Retry-After on a 429 or 503, in milliseconds; 0 if none.
+   *
+   * @generated from field: int64 retry_after_ms = 3;
+   */
+  retryAfterMs: bigint;
+};
+
+/**
+ * Describes the message onering.v1.AttemptResult.
+ * Use `create(AttemptResultSchema)` to create a new message.
+ */
+export const AttemptResultSchema: GenMessage<AttemptResult> = /*@__PURE__*/
+  messageDesc(file_onering_v1_webhook, 33);
+
+/**
+ * Input of WebhookService.RecordAttempts.
+ *
+ * @generated from message onering.v1.RecordAttemptsRequest
+ */
+export type RecordAttemptsRequest = Message<"onering.v1.RecordAttemptsRequest"> & {
+  /**
+   * The results, at most 500.
+   *
+   * @generated from field: repeated onering.v1.AttemptResult results = 1;
+   */
+  results: AttemptResult[];
+};
+
+/**
+ * Describes the message onering.v1.RecordAttemptsRequest.
+ * Use `create(RecordAttemptsRequestSchema)` to create a new message.
+ */
+export const RecordAttemptsRequestSchema: GenMessage<RecordAttemptsRequest> = /*@__PURE__*/
+  messageDesc(file_onering_v1_webhook, 34);
+
+/**
+ * What happens next to one delivery after its attempt was recorded.
+ *
+ * @generated from message onering.v1.AttemptVerdict
+ */
+export type AttemptVerdict = Message<"onering.v1.AttemptVerdict"> & {
+  /**
+   * The delivery id.
+   *
+   * @generated from field: string delivery_id = 1;
+   */
+  deliveryId: string;
+
+  /**
+   * True when the job should come back after `retry_delay_ms`; false to acknowledge it.
+   *
+   * @generated from field: bool retry = 2;
+   */
+  retry: boolean;
+
+  /**
+   * Delay before the next attempt (backoff with jitter, Retry-After honoured).
+   *
+   * @generated from field: int64 retry_delay_ms = 3;
+   */
+  retryDelayMs: bigint;
+};
+
+/**
+ * Describes the message onering.v1.AttemptVerdict.
+ * Use `create(AttemptVerdictSchema)` to create a new message.
+ */
+export const AttemptVerdictSchema: GenMessage<AttemptVerdict> = /*@__PURE__*/
+  messageDesc(file_onering_v1_webhook, 35);
+
+/**
+ * Output of WebhookService.RecordAttempts.
+ *
+ * @generated from message onering.v1.RecordAttemptsResponse
+ */
+export type RecordAttemptsResponse = Message<"onering.v1.RecordAttemptsResponse"> & {
+  /**
+   * One verdict per result, in request order.
+   *
+   * @generated from field: repeated onering.v1.AttemptVerdict verdicts = 1;
+   */
+  verdicts: AttemptVerdict[];
+};
+
+/**
+ * Describes the message onering.v1.RecordAttemptsResponse.
+ * Use `create(RecordAttemptsResponseSchema)` to create a new message.
+ */
+export const RecordAttemptsResponseSchema: GenMessage<RecordAttemptsResponse> = /*@__PURE__*/
+  messageDesc(file_onering_v1_webhook, 36);
+
+/**
+ * What the worker should do with one job.
+ *
+ * @generated from enum onering.v1.ClaimOutcome
+ */
+export enum ClaimOutcome {
+  /**
+   * Never sent.
+   *
+   * @generated from enum value: CLAIM_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Send it now, as attempt `attempt_number`.
+   *
+   * @generated from enum value: CLAIM_OUTCOME_SEND = 1;
+   */
+  SEND = 1,
+
+  /**
+   * Nothing left to do (delivered, dead-lettered, dropped, paused, unknown): acknowledge the job.
+   *
+   * @generated from enum value: CLAIM_OUTCOME_DONE = 2;
+   */
+  DONE = 2,
+
+  /**
+   * Not due yet or being sent elsewhere: hand the job back for `defer_ms`.
+   *
+   * @generated from enum value: CLAIM_OUTCOME_DEFER = 3;
+   */
+  DEFER = 3,
+}
+
+/**
+ * Describes the enum onering.v1.ClaimOutcome.
+ */
+export const ClaimOutcomeSchema: GenEnum<ClaimOutcome> = /*@__PURE__*/
+  enumDesc(file_onering_v1_webhook, 0);
 
 /**
  * WebhookService owns subscriptions, events, deliveries and their attempts.
@@ -1168,6 +1440,29 @@ export const WebhookService: GenService<{
     methodKind: "unary";
     input: typeof GetDeliveryStatsRequestSchema;
     output: typeof GetDeliveryStatsResponseSchema;
+  },
+  /**
+   * Delivery worker only: leases a batch of deliveries for sending and returns
+   * what each needs (URL, signing secrets, payload). The worker never opens the
+   * database, so this is its one read path; one transaction per batch.
+   *
+   * @generated from rpc onering.v1.WebhookService.ClaimDeliveries
+   */
+  claimDeliveries: {
+    methodKind: "unary";
+    input: typeof ClaimDeliveriesRequestSchema;
+    output: typeof ClaimDeliveriesResponseSchema;
+  },
+  /**
+   * Delivery worker only: records a batch of attempt results in one transaction
+   * and says, per delivery, whether to retry and when.
+   *
+   * @generated from rpc onering.v1.WebhookService.RecordAttempts
+   */
+  recordAttempts: {
+    methodKind: "unary";
+    input: typeof RecordAttemptsRequestSchema;
+    output: typeof RecordAttemptsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_onering_v1_webhook, 0);

@@ -1,0 +1,124 @@
+// The worker's write path: a batch of attempt results in one transaction
+// (group commit). Decides each delivery's fate: delivered, retry after the
+// backoff, or dead letter; and disables endpoints that answer 410 Gone or
+// have failed with no success for the auto-disable period.
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { eq, inArray } from "drizzle-orm";
+import { AttemptVerdictSchema, type AttemptResult, type AttemptVerdict } from "../../gen/onering/v1/webhook_pb.js";
+import type { MeshConfig } from "../shared/config.js";
+import { insertEvent } from "./eventStore.js";
+import { retryDelayMs } from "./retryPolicy.js";
+import { attempts, deliveries, subscriptions } from "./schema.js";
+import type { DeliveryRow, SubscriptionRow, WebhookDb } from "./webhookDb.js";
+
+export const maxResponseBodyChars = 4096;
+
+export interface RecordOutcome {
+  verdicts: AttemptVerdict[];
+  /** Deliveries created by `endpoint.disabled` events, for the outbox relay. */
+  newDeliveries: DeliveryRow[];
+  disabled: { webhookId: string; reason: string }[];
+  outcomes: { delivered: number; retried: number; deadLettered: number };
+}
+
+const isSuccess = (status: number) => status >= 200 && status < 300;
+
+// Locks are taken deliveries first, then subscriptions, each in id order, as
+// everywhere else, so concurrent batches and deletes cannot deadlock.
+export async function recordAttempts(db: WebhookDb, results: AttemptResult[], config: MeshConfig["webhooks"]): Promise<RecordOutcome> {
+  return db.transaction(async (tx) => {
+    const ids = [...new Set(results.map((r) => r.deliveryId))];
+    const rows = ids.length === 0 ? [] : await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).orderBy(deliveries.id).for("update");
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const subIds = [...new Set(rows.map((r) => r.subscriptionId))];
+    const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds)).orderBy(subscriptions.id).for("update");
+    const subById = new Map(subs.map((s) => [s.id, s]));
+    const now = new Date();
+    const outcome: RecordOutcome = { verdicts: [], newDeliveries: [], disabled: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 } };
+    const attemptRows: (typeof attempts.$inferInsert)[] = [];
+    const disable = (sub: SubscriptionRow, reason: string) => {
+      if (!sub.enabled) return;
+      sub.enabled = false;
+      sub.disabledReason = reason;
+      outcome.disabled.push({ webhookId: sub.id, reason });
+    };
+
+    for (const result of results) {
+      const delivery = byId.get(result.deliveryId);
+      const attempt = result.attempt;
+      const ack = create(AttemptVerdictSchema, { deliveryId: result.deliveryId, retry: false });
+      // A stale or duplicate report (the delivery moved on) changes nothing.
+      if (!delivery || !attempt || attempt.number !== delivery.attemptCount + 1 || !["pending", "retrying"].includes(delivery.status)) {
+        outcome.verdicts.push(ack);
+        continue;
+      }
+      const attemptTime = attempt.attemptTime ? timestampDate(attempt.attemptTime) : now;
+      attemptRows.push({
+        deliveryId: delivery.id,
+        number: attempt.number,
+        statusCode: attempt.statusCode,
+        error: attempt.error.slice(0, 1024),
+        responseBody: attempt.responseBody.slice(0, maxResponseBodyChars),
+        durationMs: Number(attempt.durationMs),
+        attemptedAt: attemptTime,
+      });
+      delivery.attemptCount = attempt.number;
+      delivery.leasedUntil = null;
+      const sub = subById.get(delivery.subscriptionId);
+      if (isSuccess(attempt.statusCode)) {
+        Object.assign(delivery, { status: "delivered", deliveredAt: now, nextAttemptAt: null });
+        if (sub) sub.failingSince = null;
+        outcome.outcomes.delivered++;
+        outcome.verdicts.push(ack);
+        continue;
+      }
+      if (sub) {
+        sub.failingSince ??= attemptTime;
+        if (attempt.statusCode === 410) disable(sub, "the receiver answered 410 Gone");
+        else if (now.getTime() - sub.failingSince.getTime() >= config.autoDisableSeconds * 1000) {
+          disable(sub, `failing with no success since ${sub.failingSince.toISOString()}`);
+        }
+      }
+      const made = delivery.attemptCount - delivery.attemptBase;
+      if (made >= config.maxAttempts || attempt.statusCode === 410 || (sub && !sub.enabled)) {
+        Object.assign(delivery, { status: "dead_letter", deadLetteredAt: now, nextAttemptAt: null });
+        outcome.outcomes.deadLettered++;
+        outcome.verdicts.push(ack);
+        continue;
+      }
+      const delay = retryDelayMs({ attemptsMade: made, backoffSeconds: config.backoffSeconds, retryAfterMs: Number(result.retryAfterMs) });
+      Object.assign(delivery, { status: "retrying", nextAttemptAt: new Date(now.getTime() + delay) });
+      outcome.outcomes.retried++;
+      outcome.verdicts.push(create(AttemptVerdictSchema, { deliveryId: delivery.id, retry: true, retryDelayMs: BigInt(delay) }));
+    }
+
+    if (attemptRows.length > 0) await tx.insert(attempts).values(attemptRows);
+    for (const d of rows) {
+      await tx
+        .update(deliveries)
+        .set({
+          status: d.status,
+          attemptCount: d.attemptCount,
+          nextAttemptAt: d.nextAttemptAt,
+          deliveredAt: d.deliveredAt,
+          deadLetteredAt: d.deadLetteredAt,
+          leasedUntil: d.leasedUntil,
+        })
+        .where(eq(deliveries.id, d.id));
+    }
+    for (const s of subs) {
+      await tx
+        .update(subscriptions)
+        .set({ enabled: s.enabled, disabledReason: s.disabledReason, failingSince: s.failingSince, updatedAt: s.enabled ? s.updatedAt : now })
+        .where(eq(subscriptions.id, s.id));
+    }
+    for (const { webhookId, reason } of outcome.disabled) {
+      const sub = subById.get(webhookId)!;
+      const data: JsonObject = { webhook_id: webhookId, url: sub.url, reason, disabled_at: now.toISOString() };
+      const { deliveries: created } = await insertEvent(tx, { type: "endpoint.disabled", data }, { kind: "owner-others", owner: sub.ownerKeyId, exceptId: webhookId });
+      outcome.newDeliveries.push(...created);
+    }
+    return outcome;
+  });
+}

@@ -1,0 +1,69 @@
+// The worker's read path: lease a batch of deliveries in one transaction and
+// say, per job, whether to send it, drop it or hand it back for later.
+import { create } from "@bufbuild/protobuf";
+import { inArray, sql } from "drizzle-orm";
+import { ClaimOutcome, ClaimedDeliverySchema, type ClaimedDelivery } from "../../gen/onering/v1/webhook_pb.js";
+import { deliveries, events, subscriptions } from "./schema.js";
+import { signingSecrets } from "./subscriptionStore.js";
+import type { WebhookDb } from "./webhookDb.js";
+
+const terminal = new Set(["delivered", "dead_letter", "dropped"]);
+// A due job that arrives a little early is sent rather than bounced for a few milliseconds.
+const earlyToleranceMs = 50;
+
+/** The body every receiver gets, per the Standard Webhooks payload shape. */
+export function deliveryPayload(event: { id: string; type: string; data: unknown; createdAt: Date }): string {
+  return JSON.stringify({ type: event.type, timestamp: event.createdAt.toISOString(), id: event.id, data: event.data });
+}
+
+export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
+  return db.transaction(async (tx) => {
+    // Three queries rather than one join: only the delivery rows are locked.
+    const locked = await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).orderBy(deliveries.id).for("update");
+    const subIds = [...new Set(locked.map((d) => d.subscriptionId))];
+    const eventIds = [...new Set(locked.map((d) => d.eventId))];
+    const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds));
+    const evts = eventIds.length === 0 ? [] : await tx.select().from(events).where(inArray(events.id, eventIds));
+    const subById = new Map(subs.map((r) => [r.id, r]));
+    const eventById = new Map(evts.map((r) => [r.id, r]));
+    const byId = new Map(locked.map((d) => [d.id, { delivery: d, subscription: subById.get(d.subscriptionId), event: eventById.get(d.eventId)! }]));
+    const now = new Date();
+    const drop: string[] = [];
+    const park: string[] = [];
+    const lease: string[] = [];
+    const claimed = ids.map((id) => {
+      const row = byId.get(id);
+      const done = create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.DONE });
+      if (!row || terminal.has(row.delivery.status) || lease.includes(id)) return done;
+      const { delivery, subscription, event } = row;
+      if (!subscription || !subscription.enabled) {
+        drop.push(id);
+        return done;
+      }
+      if (subscription.paused) {
+        // Back to the outbox: resuming the subscription enqueues it again.
+        park.push(id);
+        return done;
+      }
+      const busyUntil = Math.max(delivery.leasedUntil?.getTime() ?? 0, (delivery.nextAttemptAt?.getTime() ?? 0) - earlyToleranceMs);
+      if (busyUntil > now.getTime()) {
+        return create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.DEFER, deferMs: BigInt(busyUntil - now.getTime() + earlyToleranceMs) });
+      }
+      lease.push(id);
+      return create(ClaimedDeliverySchema, {
+        id,
+        outcome: ClaimOutcome.SEND,
+        webhookId: subscription.id,
+        url: subscription.url,
+        secrets: signingSecrets(subscription, now),
+        payload: deliveryPayload(event),
+        attemptNumber: delivery.attemptCount + 1,
+      });
+    });
+    if (drop.length > 0) await tx.update(deliveries).set({ status: "dropped", nextAttemptAt: null, leasedUntil: null }).where(inArray(deliveries.id, drop));
+    // A new generation: the resumed job needs a message id the duplicate window has not seen.
+    if (park.length > 0) await tx.update(deliveries).set({ enqueuedAt: null, generation: sql`${deliveries.generation} + 1` }).where(inArray(deliveries.id, park));
+    if (lease.length > 0) await tx.update(deliveries).set({ leasedUntil: new Date(now.getTime() + leaseMs) }).where(inArray(deliveries.id, lease));
+    return claimed;
+  });
+}

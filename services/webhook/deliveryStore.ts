@@ -1,0 +1,169 @@
+// Reading and replaying deliveries, and the outbox queries of the relay.
+import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import type { DeliveryJob } from "./deliveryJobs.js";
+import { attempts, deliveries, events, replayRejections, subscriptions } from "./schema.js";
+import type { AttemptRow, DeliveryRow, WebhookDb } from "./webhookDb.js";
+
+export interface DeliveryView {
+  delivery: DeliveryRow;
+  eventType: string;
+  attempts: AttemptRow[];
+}
+
+export interface DeadLetterFilter {
+  webhookId?: string;
+  eventType?: string;
+  since?: Date;
+}
+
+const unfinished = inArray(deliveries.status, ["pending", "retrying"]);
+
+/** Fields reset when a delivery is sent again under its id: a fresh attempt budget and a new job. */
+const requeued = {
+  status: "pending",
+  attemptBase: sql`${deliveries.attemptCount}`,
+  generation: sql`${deliveries.generation} + 1`,
+  nextAttemptAt: sql`now()`,
+  deadLetteredAt: null,
+  deliveredAt: null,
+  leasedUntil: null,
+  enqueuedAt: null,
+} as const;
+
+export class DeliveryStore {
+  constructor(private readonly db: WebhookDb) {}
+
+  private async withAttempts(rows: { delivery: DeliveryRow; eventType: string }[]): Promise<DeliveryView[]> {
+    if (rows.length === 0) return [];
+    const all = await this.db
+      .select()
+      .from(attempts)
+      .where(inArray(attempts.deliveryId, rows.map((r) => r.delivery.id)))
+      .orderBy(asc(attempts.number));
+    return rows.map((r) => ({ ...r, attempts: all.filter((a) => a.deliveryId === r.delivery.id) }));
+  }
+
+  async list(webhookId: string, status: string, limit: number, offset: number): Promise<DeliveryView[]> {
+    const where = status ? and(eq(deliveries.subscriptionId, webhookId), eq(deliveries.status, status)) : eq(deliveries.subscriptionId, webhookId);
+    const rows = await this.db
+      .select({ delivery: deliveries, eventType: events.type })
+      .from(deliveries)
+      .innerJoin(events, eq(events.id, deliveries.eventId))
+      .where(where)
+      .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
+      .limit(limit)
+      .offset(offset);
+    return this.withAttempts(rows);
+  }
+
+  async get(id: string): Promise<DeliveryView | undefined> {
+    const rows = await this.db
+      .select({ delivery: deliveries, eventType: events.type })
+      .from(deliveries)
+      .innerJoin(events, eq(events.id, deliveries.eventId))
+      .where(eq(deliveries.id, id));
+    return (await this.withAttempts(rows))[0];
+  }
+
+  private deadLetterWhere(filter: DeadLetterFilter): SQL {
+    const conditions = [eq(deliveries.status, "dead_letter")];
+    if (filter.webhookId) conditions.push(eq(deliveries.subscriptionId, filter.webhookId));
+    if (filter.eventType) conditions.push(eq(events.type, filter.eventType));
+    if (filter.since) conditions.push(gte(deliveries.deadLetteredAt, filter.since));
+    return and(...conditions)!;
+  }
+
+  async deadLetters(filter: DeadLetterFilter, limit: number, offset: number): Promise<DeliveryView[]> {
+    const rows = await this.db
+      .select({ delivery: deliveries, eventType: events.type })
+      .from(deliveries)
+      .innerJoin(events, eq(events.id, deliveries.eventId))
+      .where(this.deadLetterWhere(filter))
+      .orderBy(desc(deliveries.deadLetteredAt), desc(deliveries.id))
+      .limit(limit)
+      .offset(offset);
+    return this.withAttempts(rows);
+  }
+
+  /** Queues one delivery again under its id, unless its subscription is gone. */
+  async replay(id: string): Promise<DeliveryRow | undefined> {
+    const [row] = await this.db
+      .update(deliveries)
+      .set(requeued)
+      .where(and(eq(deliveries.id, id), sql`exists (select 1 from ${subscriptions} where ${subscriptions.id} = ${deliveries.subscriptionId})`))
+      .returning();
+    return row;
+  }
+
+  async replayDeadLetters(filter: DeadLetterFilter): Promise<DeliveryRow[]> {
+    const ids = this.db.select({ id: deliveries.id }).from(deliveries).innerJoin(events, eq(events.id, deliveries.eventId)).where(this.deadLetterWhere(filter));
+    return this.db.update(deliveries).set(requeued).where(inArray(deliveries.id, ids)).returning();
+  }
+
+  async stats(): Promise<{ byStatus: Map<string, number>; outboxBacklog: number; replayRejected24h: number }> {
+    const groups = await this.db.select({ status: deliveries.status, n: count() }).from(deliveries).groupBy(deliveries.status);
+    const [backlog] = await this.db.select({ n: count() }).from(deliveries).where(and(isNull(deliveries.enqueuedAt), unfinished));
+    const [rejected] = await this.db
+      .select({ n: count() })
+      .from(replayRejections)
+      .where(gte(replayRejections.rejectedAt, new Date(Date.now() - 24 * 3600 * 1000)));
+    return {
+      byStatus: new Map(groups.map((g) => [g.status, Number(g.n)])),
+      outboxBacklog: Number(backlog?.n ?? 0),
+      replayRejected24h: Number(rejected?.n ?? 0),
+    };
+  }
+
+  /** Outbox rows ready to relay: unfinished, not yet in JetStream, their endpoint enabled and not paused. */
+  outbox(limit: number): Promise<Pick<DeliveryRow, "id" | "subscriptionId" | "generation">[]> {
+    return this.db
+      .select({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation })
+      .from(deliveries)
+      .innerJoin(subscriptions, eq(subscriptions.id, deliveries.subscriptionId))
+      .where(and(isNull(deliveries.enqueuedAt), unfinished, eq(subscriptions.enabled, true), eq(subscriptions.paused, false)))
+      .orderBy(asc(deliveries.createdAt))
+      .limit(limit);
+  }
+
+  /** Rows of one subscription parked in the outbox, e.g. while it was paused. */
+  parked(webhookId: string): Promise<Pick<DeliveryRow, "id" | "subscriptionId" | "generation">[]> {
+    return this.db
+      .select({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation })
+      .from(deliveries)
+      .where(and(eq(deliveries.subscriptionId, webhookId), isNull(deliveries.enqueuedAt), unfinished));
+  }
+
+  /** Marks jobs JetStream acknowledged; a row re-enqueued meanwhile (new generation) stays in the outbox. */
+  async markEnqueued(jobs: DeliveryJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const ids = jobs.map((j) => j.deliveryId);
+    const generations = jobs.map((j) => j.generation);
+    await this.db
+      .update(deliveries)
+      .set({ enqueuedAt: new Date() })
+      .where(sql`(${deliveries.id}, ${deliveries.generation}) in (select * from unnest(${sql.param(ids)}::text[], ${sql.param(generations)}::int[]))`);
+  }
+
+  /**
+   * Postgres is the source of truth: deliveries due long ago, enqueued long ago
+   * and not being sent go back to the outbox under a new generation, so even a
+   * lost stream loses no delivery.
+   */
+  async reconcile(staleSeconds: number): Promise<number> {
+    const stale = new Date(Date.now() - staleSeconds * 1000);
+    const rows = await this.db
+      .update(deliveries)
+      .set({ enqueuedAt: null, generation: sql`${deliveries.generation} + 1` })
+      .where(
+        and(
+          unfinished,
+          isNotNull(deliveries.enqueuedAt),
+          lt(deliveries.enqueuedAt, stale),
+          lt(deliveries.nextAttemptAt, stale),
+          or(isNull(deliveries.leasedUntil), lt(deliveries.leasedUntil, sql`now()`)),
+        ),
+      )
+      .returning({ id: deliveries.id });
+    return rows.length;
+  }
+}

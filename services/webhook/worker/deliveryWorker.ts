@@ -1,0 +1,157 @@
+// The delivery worker: pulls jobs from the durable consumer, leases them in
+// batches through ClaimDeliveries, sends each, and reports results in batches
+// through RecordAttempts, which says whether to retry (nak with delay) or not
+// (ack). It never opens the database. While `webhooks_delivery_enabled` is off
+// it pulls nothing, so jobs wait in the stream and deliveries stay pending.
+import type { Client } from "@connectrpc/connect";
+import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { ClaimOutcome, WebhookService, type AttemptResult, type AttemptVerdict, type ClaimedDelivery } from "../../../gen/onering/v1/webhook_pb.js";
+import type { MeshConfig } from "../../shared/config.js";
+import type { Logger } from "../../shared/logger.js";
+import type { RuntimeFlags } from "../../shared/runtimeFlags.js";
+import { Batcher } from "../batcher.js";
+import { decodeJob, deliveryStreamName, workerConsumerName } from "../deliveryJobs.js";
+import { EndpointSlots } from "./endpointSlots.js";
+import { createDeliveryAgent, sendAttempt, type SendOptions } from "./sendAttempt.js";
+import type { WorkerMetrics } from "./workerMetrics.js";
+
+const fetchBatch = 128;
+const fetchExpiresMs = 1000;
+// A job whose endpoint is at its cap comes back after this, instead of holding a slot.
+const endpointBusyDelayMs = 250;
+// When the WebhookService cannot be reached, the job comes back after this.
+const serviceDownDelayMs = 1000;
+const recordTries = 3;
+
+export interface DeliveryWorkerDeps {
+  js: JetStreamClient;
+  client: Client<typeof WebhookService>;
+  config: MeshConfig;
+  flags: RuntimeFlags;
+  logger: Logger;
+  metrics: WorkerMetrics;
+}
+
+export class DeliveryWorker {
+  private readonly slots: EndpointSlots;
+  private readonly sendOptions: SendOptions;
+  private readonly agent;
+  private readonly claims: Batcher<string, ClaimedDelivery>;
+  private readonly records: Batcher<AttemptResult, AttemptVerdict>;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  ready = false;
+
+  constructor(private readonly deps: DeliveryWorkerDeps) {
+    const w = deps.config.webhooks;
+    this.slots = new EndpointSlots(w.endpointConcurrency);
+    this.sendOptions = { timeoutMs: w.attemptTimeoutSeconds * 1000, allowPrivateUrls: w.allowPrivateUrls, perEndpointConnections: w.endpointConcurrency };
+    this.agent = createDeliveryAgent(this.sendOptions);
+    this.claims = new Batcher(async (ids) => (await deps.client.claimDeliveries({ ids })).deliveries, 500);
+    this.records = new Batcher(async (results) => (await deps.client.recordAttempts({ results })).verdicts, 500);
+    deps.flags.onChange((flag) => {
+      if (flag.name === "webhooks_delivery_enabled" && flag.enabled) this.wake?.();
+    });
+  }
+
+  start(consumer: Consumer): void {
+    this.ready = true;
+    this.loop = this.pull(consumer);
+  }
+
+  private sending(): boolean {
+    return this.deps.flags.enabled("webhooks_delivery_enabled");
+  }
+
+  private async pull(consumer: Consumer): Promise<void> {
+    while (!this.stopping) {
+      if (!this.sending()) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          // Also re-check now and then, so a stop is noticed.
+          setTimeout(resolve, 1000);
+        });
+        continue;
+      }
+      try {
+        const messages = await consumer.fetch({ max_messages: fetchBatch, expires: fetchExpiresMs });
+        for await (const msg of messages) this.accept(msg);
+      } catch (err) {
+        this.deps.logger.warn({ err: (err as Error).message }, "fetching delivery jobs failed; retrying");
+        await new Promise((r) => setTimeout(r, serviceDownDelayMs));
+      }
+    }
+  }
+
+  private accept(msg: JsMsg): void {
+    const job = decodeJob(msg.string());
+    if (!job) {
+      this.deps.logger.error({ seq: msg.seq }, "malformed delivery job dropped");
+      msg.term();
+      return;
+    }
+    if (this.stopping || !this.sending()) {
+      msg.nak();
+      return;
+    }
+    if (!this.slots.tryAcquire(job.webhookId)) {
+      msg.nak(endpointBusyDelayMs);
+      return;
+    }
+    const task = this.handle(msg, job.deliveryId).finally(() => {
+      this.slots.release(job.webhookId);
+      this.inFlight.delete(task);
+    });
+    this.inFlight.add(task);
+  }
+
+  private async handle(msg: JsMsg, deliveryId: string): Promise<void> {
+    let claimed: ClaimedDelivery;
+    try {
+      claimed = await this.claims.add(deliveryId);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, "claiming deliveries failed");
+      msg.nak(serviceDownDelayMs);
+      return;
+    }
+    if (claimed.outcome === ClaimOutcome.DEFER) return msg.nak(Number(claimed.deferMs));
+    if (claimed.outcome !== ClaimOutcome.SEND) return msg.ack();
+
+    // The attempt gets the whole ack-wait, however long the job waited for its claim.
+    msg.working();
+    const result = await sendAttempt(this.agent, claimed, this.sendOptions);
+    const attempt = result.attempt!;
+    this.deps.metrics.observe(attempt.statusCode, attempt.error, Number(attempt.durationMs) / 1000);
+    if (attempt.error) this.deps.logger.info({ delivery: claimed.id, attempt: attempt.number, error: attempt.error }, "delivery attempt failed");
+
+    for (let tries = 1; ; tries++) {
+      try {
+        const verdict = await this.records.add(result);
+        return verdict.retry ? msg.nak(Number(verdict.retryDelayMs)) : msg.ack();
+      } catch (err) {
+        if (tries >= recordTries) {
+          // The lease expires and the job comes back; at-least-once, never lost.
+          this.deps.logger.warn({ delivery: claimed.id, err: (err as Error).message }, "recording attempt failed");
+          return msg.nak(serviceDownDelayMs);
+        }
+        await new Promise((r) => setTimeout(r, serviceDownDelayMs * tries));
+      }
+    }
+  }
+
+  /** Stops pulling and lets in-flight attempts finish and be recorded. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.ready = false;
+    this.wake?.();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+    await this.agent.close();
+  }
+}
+
+export async function workerConsumer(js: JetStreamClient, config: MeshConfig): Promise<Consumer> {
+  return js.consumers.get(deliveryStreamName(config), workerConsumerName(config));
+}

@@ -1,0 +1,97 @@
+// Unit tests of the pure parts: retry schedule, Retry-After, address ranges,
+// event-type matching, signatures (checked by the standardwebhooks package),
+// group commit and the job codec.
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { Batcher } from "../../services/webhook/batcher.js";
+import { decodeJob, encodeJob, jobMessageId } from "../../services/webhook/deliveryJobs.js";
+import { parseRetryAfter, retryDelayMs } from "../../services/webhook/retryPolicy.js";
+import { newSigningSecret, signatureHeader } from "../../services/webhook/signature.js";
+import { isPublicAddress } from "../../services/webhook/urlGuard.js";
+import { matchesEventType } from "../../services/webhook/validation.js";
+
+describe("retryDelayMs", () => {
+  const backoffSeconds = [60, 300, 900];
+  it("uses BACKOFF[min(n-1, len-1)] with ±20% jitter", () => {
+    expect(retryDelayMs({ attemptsMade: 1, backoffSeconds, retryAfterMs: 0, random: () => 0.5 })).toBe(60_000);
+    expect(retryDelayMs({ attemptsMade: 2, backoffSeconds, retryAfterMs: 0, random: () => 0 })).toBe(240_000);
+    expect(retryDelayMs({ attemptsMade: 3, backoffSeconds, retryAfterMs: 0, random: () => 0.999999 })).toBeCloseTo(1_080_000, -1);
+    expect(retryDelayMs({ attemptsMade: 9, backoffSeconds, retryAfterMs: 0, random: () => 0.5 })).toBe(900_000);
+  });
+  it("honours Retry-After, clamped to [scheduled, 2 × scheduled]", () => {
+    expect(retryDelayMs({ attemptsMade: 1, backoffSeconds, retryAfterMs: 90_000, random: () => 0.5 })).toBe(90_000);
+    expect(retryDelayMs({ attemptsMade: 1, backoffSeconds, retryAfterMs: 3_600_000, random: () => 0.5 })).toBe(120_000);
+    expect(retryDelayMs({ attemptsMade: 1, backoffSeconds, retryAfterMs: 1000, random: () => 0.5 })).toBe(60_000);
+  });
+  it("parses Retry-After as seconds or an HTTP date", () => {
+    expect(parseRetryAfter("120")).toBe(120_000);
+    expect(parseRetryAfter(new Date(10_000 + 30_000).toUTCString(), 10_000)).toBe(30_000);
+    expect(parseRetryAfter("soon")).toBe(0);
+    expect(parseRetryAfter(undefined)).toBe(0);
+  });
+});
+
+describe("isPublicAddress", () => {
+  it.each([
+    ["8.8.8.8", true],
+    ["2606:4700:4700::1111", true],
+    ["127.0.0.1", false],
+    ["10.0.0.1", false],
+    ["172.16.5.4", false],
+    ["192.168.1.1", false],
+    ["169.254.169.254", false],
+    ["100.64.1.1", false],
+    ["0.0.0.0", false],
+    ["::1", false],
+    ["::ffff:10.0.0.1", false],
+    ["fe80::1", false],
+    ["fd00:ec2::254", false],
+    ["not-an-ip", false],
+  ])("%s → %s", (address, expected) => expect(isPublicAddress(address)).toBe(expected));
+});
+
+it("matches exact event types and prefix.* filters", () => {
+  expect(matchesEventType(["invoice.paid"], "invoice.paid")).toBe(true);
+  expect(matchesEventType(["invoice.*"], "invoice.paid")).toBe(true);
+  expect(matchesEventType(["invoice.*"], "invoice.line.added")).toBe(true);
+  expect(matchesEventType(["invoice.*"], "invoices.paid")).toBe(false);
+  expect(matchesEventType(["invoice.paid"], "invoice.paid.late")).toBe(false);
+});
+
+it("signs so that standardwebhooks verifies with either secret of a rotation", () => {
+  const [a, b] = [newSigningSecret(), newSigningSecret()];
+  const ts = Math.floor(Date.now() / 1000);
+  const body = JSON.stringify({ type: "a.b", data: { x: 1 } });
+  const headers = { "webhook-id": "dlv_1", "webhook-timestamp": String(ts), "webhook-signature": signatureHeader([a, b], "dlv_1", ts, body) };
+  expect(new StandardWebhook(a).verify(body, headers)).toEqual({ type: "a.b", data: { x: 1 } });
+  expect(new StandardWebhook(b).verify(body, headers)).toEqual({ type: "a.b", data: { x: 1 } });
+  expect(() => new StandardWebhook(newSigningSecret()).verify(body, headers)).toThrow();
+  expect(() => new StandardWebhook(a).verify(`${body} `, headers)).toThrow();
+});
+
+it("Batcher groups concurrent adds into one run and keeps results in order", async () => {
+  const runs: number[][] = [];
+  const batcher = new Batcher(async (items: number[]) => {
+    runs.push(items);
+    return items.map((i) => i * 2);
+  }, 3);
+  const results = await Promise.all([1, 2, 3, 4, 5].map((i) => batcher.add(i)));
+  expect(results).toEqual([2, 4, 6, 8, 10]);
+  expect(runs).toEqual([[1, 2, 3], [4, 5]]);
+});
+
+it("Batcher rejects every item of a failed batch", async () => {
+  const batcher = new Batcher(async (): Promise<number[]> => {
+    throw new Error("down");
+  });
+  await expect(Promise.all([batcher.add(1), batcher.add(2)])).rejects.toThrow("down");
+});
+
+it("job codec round-trips and refuses garbage; message ids change with the generation", () => {
+  const job = { deliveryId: "dlv_1", webhookId: "wh_1", generation: 2 };
+  expect(decodeJob(encodeJob(job))).toEqual(job);
+  expect(decodeJob("{")).toBeUndefined();
+  expect(decodeJob(JSON.stringify({ d: 1 }))).toBeUndefined();
+  expect(jobMessageId({ ...job, generation: 0 })).toBe("dlv_1");
+  expect(jobMessageId(job)).toBe("dlv_1.2");
+});
