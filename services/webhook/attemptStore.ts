@@ -14,12 +14,23 @@ import type { DeliveryRow, SubscriptionRow, WebhookDb } from "./webhookDb.js";
 
 export const maxResponseBodyChars = 4096;
 
+/** One attempt's effect, reported to MetricsService: a failed attempt, or a delivery that settled. */
+export interface SettledAttempt {
+  outcome: "delivered" | "failed" | "dead_letter";
+  deliveryId: string;
+  /** Attempts made so far on the delivery. */
+  attempts: number;
+  /** From the delivery's creation (the event's acceptance) to now, for delivered. */
+  latencyMs: number;
+}
+
 export interface RecordOutcome {
   verdicts: AttemptVerdict[];
   /** Deliveries created by `endpoint.disabled` events, for the outbox relay. */
   newDeliveries: DeliveryRow[];
   disabled: { webhookId: string; reason: string }[];
   outcomes: { delivered: number; retried: number; deadLettered: number };
+  settled: SettledAttempt[];
 }
 
 const isSuccess = (status: number) => status >= 200 && status < 300;
@@ -35,7 +46,9 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
     const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds)).orderBy(subscriptions.id).for("update");
     const subById = new Map(subs.map((s) => [s.id, s]));
     const now = new Date();
-    const outcome: RecordOutcome = { verdicts: [], newDeliveries: [], disabled: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 } };
+    const outcome: RecordOutcome = { verdicts: [], newDeliveries: [], disabled: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 }, settled: [] };
+    const settle = (kind: SettledAttempt["outcome"], d: DeliveryRow) =>
+      outcome.settled.push({ outcome: kind, deliveryId: d.id, attempts: d.attemptCount, latencyMs: now.getTime() - d.createdAt.getTime() });
     const attemptRows: (typeof attempts.$inferInsert)[] = [];
     const disable = (sub: SubscriptionRow, reason: string) => {
       if (!sub.enabled) return;
@@ -70,6 +83,7 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
         Object.assign(delivery, { status: "delivered", deliveredAt: now, nextAttemptAt: null });
         if (sub) sub.failingSince = null;
         outcome.outcomes.delivered++;
+        settle("delivered", delivery);
         outcome.verdicts.push(ack);
         continue;
       }
@@ -80,10 +94,12 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
           disable(sub, `failing with no success since ${sub.failingSince.toISOString()}`);
         }
       }
+      settle("failed", delivery);
       const made = delivery.attemptCount - delivery.attemptBase;
       if (made >= config.maxAttempts || attempt.statusCode === 410 || (sub && !sub.enabled)) {
         Object.assign(delivery, { status: "dead_letter", deadLetteredAt: now, nextAttemptAt: null });
         outcome.outcomes.deadLettered++;
+        settle("dead_letter", delivery);
         outcome.verdicts.push(ack);
         continue;
       }

@@ -14,6 +14,7 @@ import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { RuntimeFlags } from "../shared/runtimeFlags.js";
 import { serve } from "../shared/server.js";
+import { ensureUsageStream, UsagePublishers } from "../shared/usageStream.js";
 import { WebhookApiMetrics } from "./apiMetrics.js";
 import { ensureDeliveryStream, ensureWorkerConsumer } from "./deliveryJobs.js";
 import { DeliveryStore } from "./deliveryStore.js";
@@ -46,6 +47,8 @@ async function startApi(logger: Logger) {
   const relay = new OutboxRelay(jetstream(nc), deliveries, config, logger);
   relay.start();
   const metrics = new ProcessMetrics("webhook");
+  await ensureUsageStream(nc, config.natsPrefix);
+  const usage = new UsagePublishers(nc, config.natsPrefix, metrics.registry, logger);
   const handlers = webhookHandlers({
     db: storage.db,
     subscriptions: new SubscriptionStore(storage.db),
@@ -54,7 +57,7 @@ async function startApi(logger: Logger) {
     relay,
     flags,
     config,
-    metrics: new WebhookApiMetrics(metrics.registry),
+    metrics: new WebhookApiMetrics(metrics.registry, usage.webhooks),
     logger,
   });
   return serve({
@@ -68,6 +71,7 @@ async function startApi(logger: Logger) {
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await relay.stop();
+      await usage.close();
       await nc.drain();
       await storage.close();
     },

@@ -187,8 +187,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
         ...idempotencyKeyViolations(req.idempotencyKey),
       ]);
       const published = await events.publish({ type: req.type, data: req.data!, idempotencyKey: req.idempotencyKey });
-      if (published.replayed) metrics.replayRejected.inc();
-      else metrics.eventsPublished.inc();
+      metrics.published(published.replayed);
       relay.kick(published.deliveries);
       return create(PublishEventResponseSchema, { event: toEvent(published.event), replayed: published.replayed, deliveryCount: published.deliveryCount });
     },
@@ -236,6 +235,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       metrics.deliveryOutcomes.inc({ outcome: "delivered" }, outcome.outcomes.delivered);
       metrics.deliveryOutcomes.inc({ outcome: "retried" }, outcome.outcomes.retried);
       metrics.deliveryOutcomes.inc({ outcome: "dead_letter" }, outcome.outcomes.deadLettered);
+      metrics.settled(outcome.settled);
       for (const d of outcome.disabled) {
         metrics.endpointsDisabled.inc();
         deps.logger.warn({ webhook: d.webhookId, reason: d.reason }, "endpoint disabled");
