@@ -47,5 +47,6 @@ describe.each(["postgres", "pglite"] as const)("migrations on %s", (backend) => 
     } finally {
       await database?.drop();
     }
-  });
+    // Six embedded PGlite start-ups take a while on a loaded 2-core machine.
+  }, 180_000);
 });
