@@ -1,6 +1,6 @@
 // GatewayService handlers. The edge interceptor has already authenticated and
 // rate-limited the call; handlers read the caller from `ctx.values` and pass
-// the request on to the internal service that owns it.
+// the request on to the internal service that owns it (GetMe excepted).
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
@@ -39,19 +39,19 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
   const asOwner = (ctx: HandlerContext) => ({ headers: { [ownerHeader]: apiKeyCaller(ctx.values.get(callerKey)).key.id } });
 
   return {
-    async getMe(_req, ctx) {
-      const { key: cached, quota } = apiKeyCaller(ctx.values.get(callerKey));
-      // Usage moves with every request, so it is read fresh rather than from the verification cache.
-      const { key: current } = await keys(key.getKey({ id: cached.id }));
+    // Answered from what the edge already holds (verified key, lease, usage
+    // tally), so an authenticated, rate-limited call makes no internal round trip.
+    getMe(_req, ctx) {
+      const { key: cached, quota, usageCount } = apiKeyCaller(ctx.values.get(callerKey));
       return create(GetMeResponseSchema, {
         id: cached.id,
-        name: current?.name ?? cached.name,
-        tier: current?.tier ?? cached.tier,
-        canary: current?.canary ?? cached.canary,
+        name: cached.name,
+        tier: cached.tier,
+        canary: cached.canary,
         limit: BigInt(quota.limit),
         remaining: BigInt(quota.remaining),
         reset: BigInt(quota.reset),
-        usageCount: current?.usageCount ?? cached.usageCount,
+        usageCount,
       });
     },
 

@@ -13,6 +13,7 @@ import { createGatewayHandlers, type InternalClients } from "./gatewayHandlers.j
 import { KeyVerifier } from "./keyVerifier.js";
 import { QuotaLeases } from "./quotaLeases.js";
 import { usageInterceptor } from "./usageInterceptor.js";
+import { UsageTally } from "./usageTally.js";
 
 export interface GatewayDeps {
   adminKey: string;
@@ -58,6 +59,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         flags: deps.flags,
         verifier,
         quotas,
+        usage: new UsageTally(),
         onRefused: (err) => refusals.inc({ reason: reasonOf(err) }),
       }),
     ],
