@@ -21,8 +21,8 @@ export interface GatewayDeps {
   clients: InternalClients;
   logger: Logger;
   registry: Registry;
-  /** Where one record per external request goes (MetricsService). */
-  usage: UsagePublishers["requests"];
+  /** Where one record per external request goes (MetricsService); none when switched off. */
+  usage: UsagePublishers["requests"] | undefined;
 }
 
 export interface Gateway {
