@@ -38,7 +38,9 @@ export interface Gateway {
 // staleness should a notice be missed while NATS reconnects.
 const verificationTtlMs = 30_000;
 const maxCachedSecrets = 100_000;
-const maxLease = 100;
+// Large enough that a busy key leases a few times a second, not hundreds; the
+// half-window rule in QuotaLeases keeps limits exact whatever the size.
+const maxLease = 1000;
 const idleReleaseMs = 1000;
 
 export function createGateway(deps: GatewayDeps): Gateway {

@@ -46,3 +46,23 @@ it("returns unused leases on close, so only admitted requests count", async () =
   await gateway.close();
   expect(service.used()).toBe(3);
 });
+
+it("leases the next batch while the current one lasts, so a steady caller never waits for KeyService", async () => {
+  const service = fakeKeyService(1_000_000);
+  const requested: bigint[] = [];
+  const acquireQuota = service.client.acquireQuota.bind(service.client);
+  service.client.acquireQuota = ((req: { tokens: bigint }) => (requested.push(req.tokens), acquireQuota(req as never))) as typeof acquireQuota;
+  const gateway = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 60_000, logger: createLogger("quota-test") });
+  expect((await gateway.take("key_c", 1_000_000)).admitted).toBe(true);
+  for (let round = 0; round < 5; round++) {
+    const decisions = await Promise.all(Array.from({ length: 60 }, () => gateway.take("key_c", 1_000_000)));
+    expect(decisions.every((d) => d.admitted)).toBe(true);
+    // A steady caller's pace: the fake answers within 3 ms.
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // The first lease carried the waiting request; every later one was ahead of demand (the batch alone).
+  expect(requested[0]).toBe(101n);
+  expect(requested.length).toBeGreaterThan(1);
+  expect(requested.slice(1).every((tokens) => tokens === 100n)).toBe(true);
+  await gateway.close();
+});
