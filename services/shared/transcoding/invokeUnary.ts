@@ -77,8 +77,12 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
       contextValues: values,
       message: input,
     });
-    const header = new Headers(res.header);
-    res.trailer.forEach((value, key) => header.append(key, value));
+    // REST has no trailers: they join the headers, copied only when there are any.
+    let header = res.header;
+    res.trailer.forEach((value, key) => {
+      if (header === res.header) header = new Headers(res.header);
+      header.append(key, value);
+    });
     return { message: res.message, header };
   } finally {
     // As in Connect, the call's signal ends with the call; a shared reason spares a stack trace per call.
