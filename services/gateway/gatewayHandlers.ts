@@ -30,9 +30,16 @@ const toFlag = (state: FlagState) =>
     updatedBy: state.updatedBy ?? "",
   });
 
-export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFlags): ServiceImpl<typeof GatewayService> {
+export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFlags, keyChanged: (keyId: string) => void): ServiceImpl<typeof GatewayService> {
   const { key, webhook, metrics } = clients;
   const keys = <T>(call: Promise<T>) => forwarded(call, "KeyService");
+  // This gateway forgets a key it changed before answering, rather than when
+  // KeyService's change notice arrives, so the admin's next call sees the change here.
+  const changing = async <T>(id: string, call: Promise<T>) => {
+    const res = await keys(call);
+    keyChanged(id);
+    return res;
+  };
   const webhooks = <T>(call: Promise<T>) => forwarded(call, "WebhookService");
   const monitoring = <T>(call: Promise<T>) => forwarded(call, "MetricsService");
   // Subscription calls act for the calling key only; WebhookService scopes by this header.
@@ -67,9 +74,9 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
     createKey: (req) => keys(key.createKey(req)),
     listKeys: (req) => keys(key.listKeys(req)),
     getKey: (req) => keys(key.getKey(req)),
-    updateKey: (req) => keys(key.updateKey(req)),
-    revokeKey: (req) => keys(key.revokeKey(req)),
-    rotateKey: (req) => keys(key.rotateKey(req)),
+    updateKey: (req) => changing(req.id, key.updateKey(req)),
+    revokeKey: (req) => changing(req.id, key.revokeKey(req)),
+    rotateKey: (req) => changing(req.id, key.rotateKey(req)),
 
     publishEvent: (req) => webhooks(webhook.publishEvent(req)),
     listDeadLetters: (req) => webhooks(webhook.listDeadLetters(req)),

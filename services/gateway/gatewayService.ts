@@ -42,18 +42,23 @@ const maxCachedSecrets = 100_000;
 // half-window rule in QuotaLeases keeps limits exact whatever the size.
 const maxLease = 1000;
 const idleReleaseMs = 1000;
+const exhaustedRecheckMs = 1000;
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const verifier = new KeyVerifier(deps.clients.key, { ttlMs: verificationTtlMs, maxEntries: maxCachedSecrets });
-  const quotas = new QuotaLeases(deps.clients.key, { maxLease, idleReleaseMs, logger: deps.logger });
+  const quotas = new QuotaLeases(deps.clients.key, { maxLease, idleReleaseMs, exhaustedRecheckMs, logger: deps.logger });
   const refusals = new Counter({
     name: "onering_gateway_refusals_total",
     help: "Requests the edge refused, by contract reason.",
     labelNames: ["reason"],
     registers: [deps.registry],
   });
+  const keyChanged = (keyId: string) => {
+    verifier.forgetKey(keyId);
+    quotas.keyChanged(keyId);
+  };
   return {
-    impl: createGatewayHandlers(deps.clients, deps.flags),
+    impl: createGatewayHandlers(deps.clients, deps.flags, keyChanged),
     interceptors: [
       usageInterceptor(deps.usage, deps.registry),
       edgeInterceptor({
@@ -65,10 +70,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         onRefused: (err) => refusals.inc({ reason: reasonOf(err) }),
       }),
     ],
-    keyChanged(keyId) {
-      verifier.forgetKey(keyId);
-      quotas.keyChanged(keyId);
-    },
+    keyChanged,
     close: () => quotas.close(),
   };
 }

@@ -24,6 +24,12 @@ export interface QuotaLeasesOptions {
   maxLease: number;
   /** Leased tokens unused for this long go back to KeyService. */
   idleReleaseMs: number;
+  /**
+   * Once KeyService grants nothing, requests are refused here for this long
+   * before asking again (tokens another replica hands back are seen then), so
+   * a caller over its limit cannot turn every refusal into a KeyService call.
+   */
+  exhaustedRecheckMs: number;
   logger: Logger;
 }
 
@@ -41,6 +47,8 @@ interface KeyQuota {
   windowStart: number;
   reset: number;
   lastUse: number;
+  /** Until when (ms) the window counts as exhausted without asking KeyService. */
+  exhaustedUntil: number;
   queue: Waiter[];
   /** The lease call in flight, if any. */
   acquiring: Promise<void> | undefined;
@@ -66,7 +74,11 @@ export class QuotaLeases {
   take(keyId: string, limit: number): Promise<QuotaDecision> {
     const quota = this.quotaOf(keyId, limit);
     quota.lastUse = Date.now();
-    if (quota.reset <= nowSeconds()) quota.tokens = 0;
+    if (quota.reset <= nowSeconds()) {
+      quota.tokens = 0;
+      quota.exhaustedUntil = 0;
+    }
+    if (quota.tokens === 0 && quota.exhaustedUntil > quota.lastUse) return Promise.resolve(this.reject(quota));
     if (quota.tokens > 0 && quota.queue.length === 0) {
       const decision = this.admit(quota);
       this.refillAhead(quota);
@@ -81,7 +93,9 @@ export class QuotaLeases {
   /** Returns a changed key's tokens, so its next request leases under its new limit. */
   keyChanged(keyId: string): void {
     const quota = this.quotas.get(keyId);
-    if (quota) void this.release(quota);
+    if (!quota) return;
+    quota.exhaustedUntil = 0;
+    void this.release(quota);
   }
 
   /** Hands every leased token back (graceful shutdown). */
@@ -95,7 +109,7 @@ export class QuotaLeases {
   private quotaOf(keyId: string, limit: number): KeyQuota {
     let quota = this.quotas.get(keyId);
     if (!quota) {
-      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), queue: [], acquiring: undefined, releasing: false };
+      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), exhaustedUntil: 0, queue: [], acquiring: undefined, releasing: false };
       this.quotas.set(keyId, quota);
     }
     return quota;
@@ -151,6 +165,8 @@ export class QuotaLeases {
           quota.limit = Number(res.limit);
           quota.serverRemaining = Number(res.remaining);
           quota.tokens += Number(res.granted);
+          // Granted less than asked: the window has nothing left for anyone.
+          quota.exhaustedUntil = Number(res.granted) < tokens ? Date.now() + this.options.exhaustedRecheckMs : 0;
           for (const waiter of waiters) waiter.resolve(quota.tokens > 0 ? this.admit(quota) : this.reject(quota));
         },
         (err: unknown) => {
