@@ -1,6 +1,6 @@
 // npm run bench: every section in turn against real processes on 127.0.0.1,
 // then bench/RESULTS.md. Settings come from the environment:
-//   BENCH_SECONDS (5) per run, BENCH_RUNS (3, at least 3), BENCH_CONNECTIONS (10),
+//   BENCH_SECONDS (4) per run, BENCH_RUNS (3, at least 3), BENCH_CONNECTIONS (10),
 //   BENCH_SOAK_SECONDS (60), BENCH_SOAK_RATE (1000 req/s), BENCH_ONLY (comma-separated section names),
 //   BENCH_NOTE (a line about the conditions, e.g. other work on the machine).
 import { writeFile } from "node:fs/promises";
@@ -23,7 +23,7 @@ function setting(name: string, fallback: number, min: number): number {
 }
 
 const settings: BenchSettings = {
-  seconds: setting("BENCH_SECONDS", 5, 1),
+  seconds: setting("BENCH_SECONDS", 4, 1),
   runs: setting("BENCH_RUNS", 3, 3),
   connections: setting("BENCH_CONNECTIONS", 10, 1),
   soakSeconds: setting("BENCH_SOAK_SECONDS", 60, 5),
