@@ -9,7 +9,7 @@ import { runLoad, type LoadResult } from "./load.js";
 import type { Section } from "./section.js";
 import { formatSpread, spread, table, verdict } from "./stats.js";
 
-const exhaustedLimit = 2000;
+const exhaustedLimit = 1000;
 
 const count = (results: LoadResult[], status: string) => results.reduce((sum, r) => sum + (r.statuses[status] ?? 0), 0);
 
@@ -38,7 +38,9 @@ export const rateLimitSection: Section = {
       }
       const admittedPerSecond = spread(throughput.map((r) => r.admitted / settings.seconds));
       const neverOver = exhausted.every((r) => r.admitted <= exhaustedLimit);
-      const exact = exhausted.every((r) => r.admitted === exhaustedLimit);
+      // Exactness is only shown by a run that reached the limit (it saw 429s).
+      const reached = exhausted.filter((r) => r.limited > 0);
+      const exact = reached.length === exhausted.length && reached.every((r) => r.admitted === exhaustedLimit);
       return [
         `Two gateways, ${connections} connections each, ${settings.seconds} s per run after a warm-up run, a fresh key per run.`,
         "",
@@ -50,7 +52,7 @@ export const rateLimitSection: Section = {
           ],
         ),
         "",
-        `- admitted never exceeded the limit of ${exhaustedLimit}: ${verdict(neverOver)}; admitted exactly the limit in every run: ${verdict(exact)}`,
+        `- admitted never exceeded the limit of ${exhaustedLimit}: ${verdict(neverOver)}; admitted exactly the limit in every run: ${verdict(exact)}${reached.length < exhausted.length ? ` (${exhausted.length - reached.length} run(s) did not reach the limit)` : ""}`,
       ].join("\n");
     } finally {
       await replica.stop();
