@@ -7,7 +7,7 @@ import type { QuotaDecision } from "./quotaLeases.js";
 
 export type Caller =
   | { kind: "admin" }
-  | { kind: "key"; key: ApiKey; quota: QuotaDecision };
+  | { kind: "key"; key: ApiKey; quota: QuotaDecision; usageCount: bigint };
 
 export const callerKey = createContextKey<Caller | undefined>(undefined, { description: "onering caller" });
 

@@ -16,12 +16,14 @@ import type { KeyVerifier } from "./keyVerifier.js";
 import type { QuotaLeases } from "./quotaLeases.js";
 import { rateLimitHeaders } from "./rateLimitHeaders.js";
 import { isAdminMethod } from "./routeKinds.js";
+import type { UsageTally } from "./usageTally.js";
 
 export interface EdgeDeps {
   adminKey: string;
   flags: RuntimeFlags;
   verifier: KeyVerifier;
   quotas: QuotaLeases;
+  usage: UsageTally;
   /** Called with each refusal of the edge itself, e.g. to count it by reason. */
   onRefused?: (err: ConnectError) => void;
 }
@@ -43,7 +45,7 @@ async function authenticateKey(header: Headers, values: ContextValues, deps: Edg
   const quota = await deps.quotas.take(key.id, Number(key.rateLimitPerHour));
   rateLimitHeaders(quota, response);
   if (!quota.admitted) throw meshError("RATE_LIMITED", `hourly limit of ${quota.limit} requests reached`);
-  return { kind: "key", key, quota };
+  return { kind: "key", key, quota, usageCount: deps.usage.admit(key) };
 }
 
 function withHeaders(err: unknown, response: Headers): ConnectError {

@@ -1,6 +1,6 @@
 // GatewayService handlers. The edge interceptor has already authenticated and
 // rate-limited the call; handlers read the caller from `ctx.values` and pass
-// the request on to the internal service that owns it.
+// the request on to the internal service that owns it (GetMe excepted).
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
@@ -30,28 +30,35 @@ const toFlag = (state: FlagState) =>
     updatedBy: state.updatedBy ?? "",
   });
 
-export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFlags): ServiceImpl<typeof GatewayService> {
+export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFlags, keyChanged: (keyId: string) => void): ServiceImpl<typeof GatewayService> {
   const { key, webhook, metrics } = clients;
   const keys = <T>(call: Promise<T>) => forwarded(call, "KeyService");
+  // This gateway forgets a key it changed before answering, rather than when
+  // KeyService's change notice arrives, so the admin's next call sees the change here.
+  const changing = async <T>(id: string, call: Promise<T>) => {
+    const res = await keys(call);
+    keyChanged(id);
+    return res;
+  };
   const webhooks = <T>(call: Promise<T>) => forwarded(call, "WebhookService");
   const monitoring = <T>(call: Promise<T>) => forwarded(call, "MetricsService");
   // Subscription calls act for the calling key only; WebhookService scopes by this header.
   const asOwner = (ctx: HandlerContext) => ({ headers: { [ownerHeader]: apiKeyCaller(ctx.values.get(callerKey)).key.id } });
 
   return {
-    async getMe(_req, ctx) {
-      const { key: cached, quota } = apiKeyCaller(ctx.values.get(callerKey));
-      // Usage moves with every request, so it is read fresh rather than from the verification cache.
-      const { key: current } = await keys(key.getKey({ id: cached.id }));
+    // Answered from what the edge already holds (verified key, lease, usage
+    // tally), so an authenticated, rate-limited call makes no internal round trip.
+    getMe(_req, ctx) {
+      const { key: cached, quota, usageCount } = apiKeyCaller(ctx.values.get(callerKey));
       return create(GetMeResponseSchema, {
         id: cached.id,
-        name: current?.name ?? cached.name,
-        tier: current?.tier ?? cached.tier,
-        canary: current?.canary ?? cached.canary,
+        name: cached.name,
+        tier: cached.tier,
+        canary: cached.canary,
         limit: BigInt(quota.limit),
         remaining: BigInt(quota.remaining),
         reset: BigInt(quota.reset),
-        usageCount: current?.usageCount ?? cached.usageCount,
+        usageCount,
       });
     },
 
@@ -67,9 +74,9 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
     createKey: (req) => keys(key.createKey(req)),
     listKeys: (req) => keys(key.listKeys(req)),
     getKey: (req) => keys(key.getKey(req)),
-    updateKey: (req) => keys(key.updateKey(req)),
-    revokeKey: (req) => keys(key.revokeKey(req)),
-    rotateKey: (req) => keys(key.rotateKey(req)),
+    updateKey: (req) => changing(req.id, key.updateKey(req)),
+    revokeKey: (req) => changing(req.id, key.revokeKey(req)),
+    rotateKey: (req) => changing(req.id, key.rotateKey(req)),
 
     publishEvent: (req) => webhooks(webhook.publishEvent(req)),
     listDeadLetters: (req) => webhooks(webhook.listDeadLetters(req)),

@@ -13,6 +13,7 @@ import { createGatewayHandlers, type InternalClients } from "./gatewayHandlers.j
 import { KeyVerifier } from "./keyVerifier.js";
 import { QuotaLeases } from "./quotaLeases.js";
 import { usageInterceptor } from "./usageInterceptor.js";
+import { UsageTally } from "./usageTally.js";
 
 export interface GatewayDeps {
   adminKey: string;
@@ -20,8 +21,8 @@ export interface GatewayDeps {
   clients: InternalClients;
   logger: Logger;
   registry: Registry;
-  /** Where one record per external request goes (MetricsService). */
-  usage: UsagePublishers["requests"];
+  /** Where one record per external request goes (MetricsService); none when switched off. */
+  usage: UsagePublishers["requests"] | undefined;
 }
 
 export interface Gateway {
@@ -37,20 +38,27 @@ export interface Gateway {
 // staleness should a notice be missed while NATS reconnects.
 const verificationTtlMs = 30_000;
 const maxCachedSecrets = 100_000;
-const maxLease = 100;
+// Large enough that a busy key leases a few times a second, not hundreds; the
+// half-window rule in QuotaLeases keeps limits exact whatever the size.
+const maxLease = 1000;
 const idleReleaseMs = 1000;
+const exhaustedRecheckMs = 1000;
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const verifier = new KeyVerifier(deps.clients.key, { ttlMs: verificationTtlMs, maxEntries: maxCachedSecrets });
-  const quotas = new QuotaLeases(deps.clients.key, { maxLease, idleReleaseMs, logger: deps.logger });
+  const quotas = new QuotaLeases(deps.clients.key, { maxLease, idleReleaseMs, exhaustedRecheckMs, logger: deps.logger });
   const refusals = new Counter({
     name: "onering_gateway_refusals_total",
     help: "Requests the edge refused, by contract reason.",
     labelNames: ["reason"],
     registers: [deps.registry],
   });
+  const keyChanged = (keyId: string) => {
+    verifier.forgetKey(keyId);
+    quotas.keyChanged(keyId);
+  };
   return {
-    impl: createGatewayHandlers(deps.clients, deps.flags),
+    impl: createGatewayHandlers(deps.clients, deps.flags, keyChanged),
     interceptors: [
       usageInterceptor(deps.usage, deps.registry),
       edgeInterceptor({
@@ -58,13 +66,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
         flags: deps.flags,
         verifier,
         quotas,
+        usage: new UsageTally(),
         onRefused: (err) => refusals.inc({ reason: reasonOf(err) }),
       }),
     ],
-    keyChanged(keyId) {
-      verifier.forgetKey(keyId);
-      quotas.keyChanged(keyId);
-    },
+    keyChanged,
     close: () => quotas.close(),
   };
 }

@@ -34,7 +34,7 @@ processMain("gateway", async (logger) => {
     },
     logger,
     registry: metrics.registry,
-    usage: usage.requests,
+    usage: config.usageRecordsEnabled ? usage.requests : undefined,
   });
   subscribeKeyChanges(nc, config.natsPrefix, (keyId) => gateway.keyChanged(keyId));
   // REST runs the same implementation and interceptors as Connect, plus the metrics one serve() adds.

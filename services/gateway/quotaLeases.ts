@@ -2,7 +2,9 @@
 // batches (the quota-server pattern). KeyService never grants past the
 // limit, so replicas together cannot over-admit; batches shrink to exactly
 // the waiting requests as the window nears exhaustion, and idle leftovers
-// go back, so together they do not under-admit either.
+// go back, so together they do not under-admit either. A steady caller's next
+// batch is leased while the current one still has tokens, so its requests
+// never wait for KeyService.
 import type { Client } from "@connectrpc/connect";
 import type { KeyService } from "../../gen/onering/v1/key_pb.js";
 import type { Logger } from "../shared/logger.js";
@@ -22,6 +24,12 @@ export interface QuotaLeasesOptions {
   maxLease: number;
   /** Leased tokens unused for this long go back to KeyService. */
   idleReleaseMs: number;
+  /**
+   * Once KeyService grants nothing, requests are refused here for this long
+   * before asking again (tokens another replica hands back are seen then), so
+   * a caller over its limit cannot turn every refusal into a KeyService call.
+   */
+  exhaustedRecheckMs: number;
   logger: Logger;
 }
 
@@ -39,8 +47,11 @@ interface KeyQuota {
   windowStart: number;
   reset: number;
   lastUse: number;
+  /** Until when (ms) the window counts as exhausted without asking KeyService. */
+  exhaustedUntil: number;
   queue: Waiter[];
-  acquiring: boolean;
+  /** The lease call in flight, if any. */
+  acquiring: Promise<void> | undefined;
   releasing: boolean;
 }
 
@@ -49,6 +60,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 export class QuotaLeases {
   private readonly quotas = new Map<string, KeyQuota>();
   private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly keys: Client<typeof KeyService>,
@@ -62,8 +74,16 @@ export class QuotaLeases {
   take(keyId: string, limit: number): Promise<QuotaDecision> {
     const quota = this.quotaOf(keyId, limit);
     quota.lastUse = Date.now();
-    if (quota.reset <= nowSeconds()) quota.tokens = 0;
-    if (quota.tokens > 0 && quota.queue.length === 0) return Promise.resolve(this.admit(quota));
+    if (quota.reset <= nowSeconds()) {
+      quota.tokens = 0;
+      quota.exhaustedUntil = 0;
+    }
+    if (quota.tokens === 0 && quota.exhaustedUntil > quota.lastUse) return Promise.resolve(this.reject(quota));
+    if (quota.tokens > 0 && quota.queue.length === 0) {
+      const decision = this.admit(quota);
+      this.refillAhead(quota);
+      return Promise.resolve(decision);
+    }
     return new Promise((resolve, reject) => {
       quota.queue.push({ resolve, reject });
       this.pump(quota);
@@ -73,19 +93,23 @@ export class QuotaLeases {
   /** Returns a changed key's tokens, so its next request leases under its new limit. */
   keyChanged(keyId: string): void {
     const quota = this.quotas.get(keyId);
-    if (quota) void this.release(quota);
+    if (!quota) return;
+    quota.exhaustedUntil = 0;
+    void this.release(quota);
   }
 
   /** Hands every leased token back (graceful shutdown). */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.sweeper);
+    await Promise.all([...this.quotas.values()].map((quota) => quota.acquiring));
     await Promise.all([...this.quotas.values()].map((quota) => this.release(quota)));
   }
 
   private quotaOf(keyId: string, limit: number): KeyQuota {
     let quota = this.quotas.get(keyId);
     if (!quota) {
-      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), queue: [], acquiring: false, releasing: false };
+      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), exhaustedUntil: 0, queue: [], acquiring: undefined, releasing: false };
       this.quotas.set(keyId, quota);
     }
     return quota;
@@ -111,14 +135,28 @@ export class QuotaLeases {
     return quota.serverRemaining - waiting - batch >= quota.limit / 2 ? batch : 0;
   }
 
+  /**
+   * Leases the next batch once the current one is half used, while requests
+   * are still admitted from it; only when the window is too low to lease
+   * ahead do requests wait for (exactly sized) leases.
+   */
+  private refillAhead(quota: KeyQuota): void {
+    if (quota.acquiring || quota.releasing || this.closed) return;
+    const batch = this.prefetch(quota, 0);
+    if (batch > 0 && quota.tokens <= batch / 2) this.acquire(quota, [], batch);
+  }
+
   private pump(quota: KeyQuota): void {
     if (quota.acquiring) return;
     while (quota.tokens > 0 && quota.queue.length > 0) quota.queue.shift()!.resolve(this.admit(quota));
     if (quota.queue.length === 0) return;
     const waiters = quota.queue.splice(0);
-    quota.acquiring = true;
-    this.keys
-      .acquireQuota({ keyId: quota.keyId, tokens: BigInt(waiters.length + this.prefetch(quota, waiters.length)) })
+    this.acquire(quota, waiters, waiters.length + this.prefetch(quota, waiters.length));
+  }
+
+  private acquire(quota: KeyQuota, waiters: Waiter[], tokens: number): void {
+    quota.acquiring = this.keys
+      .acquireQuota({ keyId: quota.keyId, tokens: BigInt(tokens) })
       .then(
         (res) => {
           if (Number(res.windowStart) !== quota.windowStart) quota.tokens = 0;
@@ -127,6 +165,8 @@ export class QuotaLeases {
           quota.limit = Number(res.limit);
           quota.serverRemaining = Number(res.remaining);
           quota.tokens += Number(res.granted);
+          // Granted less than asked: the window has nothing left for anyone.
+          quota.exhaustedUntil = Number(res.granted) < tokens ? Date.now() + this.options.exhaustedRecheckMs : 0;
           for (const waiter of waiters) waiter.resolve(quota.tokens > 0 ? this.admit(quota) : this.reject(quota));
         },
         (err: unknown) => {
@@ -135,7 +175,7 @@ export class QuotaLeases {
         },
       )
       .finally(() => {
-        quota.acquiring = false;
+        quota.acquiring = undefined;
         this.pump(quota);
       });
   }

@@ -17,7 +17,8 @@ const outcomeByReason: Partial<Record<ErrorReason, string>> = {
   EXTERNAL_API_DISABLED: "disabled",
 };
 
-export function usageInterceptor(records: UsagePublishers["requests"], registry: Registry): Interceptor {
+/** Counts every external request in Prometheus and, given `records`, publishes its usage record. */
+export function usageInterceptor(records: UsagePublishers["requests"] | undefined, registry: Registry): Interceptor {
   const external = new Set(GatewayService.methods.filter((m) => !isAdminMethod(m)).map((m) => m.name));
   const requests = new Counter({
     name: "onering_external_requests_total",
@@ -32,7 +33,7 @@ export function usageInterceptor(records: UsagePublishers["requests"], registry:
       const key = req.contextValues.get(verifiedKeyKey);
       const tier = key?.tier ?? "unknown";
       requests.inc({ tier, outcome });
-      records.record({
+      records?.record({
         keyId: key?.id ?? "",
         tier,
         route: req.method.name,

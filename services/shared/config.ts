@@ -16,6 +16,8 @@ export interface MeshConfig {
   adminKey: string;
   internalToken: string;
   maxBodyBytes: number;
+  /** Whether the gateway publishes one usage record per external request (off only to measure their cost). */
+  usageRecordsEnabled: boolean;
   /** Start-up defaults of the four runtime flags. */
   flags: {
     external_api_enabled: boolean;
@@ -153,6 +155,7 @@ export function loadConfig(service: ServiceName, env: Env = process.env, role?: 
     adminKey: secret(env, "ONERING_ADMIN_KEY"),
     internalToken: secret(env, "ONERING_INTERNAL_TOKEN"),
     maxBodyBytes: int(env, "ONERING_MAX_BODY_BYTES", 1_048_576, 1024),
+    usageRecordsEnabled: bool(env, "ONERING_USAGE_RECORDS_ENABLED", true),
     flags: {
       external_api_enabled: bool(env, "ONERING_EXTERNAL_API_ENABLED", true),
       external_api_canary_only: bool(env, "ONERING_EXTERNAL_API_CANARY_ONLY", false),

@@ -149,7 +149,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   });
 
   // Peek at the first bytes of each connection and hand it to the server that speaks its protocol.
-  const tcp = net.createServer((socket) => {
+  // No Nagle: the HTTP/2 session writes through a wrapper stream, so nothing else turns it off,
+  // and small gRPC replies would otherwise wait for the peer's delayed ACK (~40 ms).
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());

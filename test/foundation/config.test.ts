@@ -19,6 +19,7 @@ describe("loadConfig", () => {
     expect(config.webhooks.replayWindowSeconds).toBe(300);
     expect(config.alerts).toEqual({ deadLetter24h: 10, authFailures24h: 50, rateLimitHits24h: 100, replayRejected24h: 20, latencyP90Seconds: 5 });
     expect(config.maxBodyBytes).toBe(1_048_576);
+    expect(config.usageRecordsEnabled).toBe(true);
     expect(config.natsUrl).toBe("nats://127.0.0.1:4222");
     expect(config.databaseUrl).toBeUndefined();
   });
@@ -31,6 +32,7 @@ describe("loadConfig", () => {
     ["ONERING_WEBHOOKS_MAX_ATTEMPTS", "abc"],
     ["ONERING_WEBHOOKS_MAX_ATTEMPTS", "0"],
     ["ONERING_EXTERNAL_API_ENABLED", "maybe"],
+    ["ONERING_USAGE_RECORDS_ENABLED", "sometimes"],
     ["ONERING_WEBHOOKS_BACKOFF_SECONDS", "1,x,3"],
     ["ONERING_RATE_LIMIT_FREE", "-1"],
     ["ONERING_ALERT_LATENCY_P90_SECONDS", "fast"],

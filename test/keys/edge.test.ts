@@ -36,6 +36,19 @@ describe("authentication", () => {
     expect(viaHeader.body.usageCount).toBeDefined();
   });
 
+  it("answers a steady caller's GetMe without a round trip to KeyService, usage counting up", async () => {
+    const { id, secret } = await createKey(mesh, { name: "steady", tier: "pro" });
+    const first = await call(gw, "GetMe", {}, bearer(secret));
+    expect(first.body).toMatchObject({ id, name: "steady", tier: "pro", usageCount: "1" });
+    const keyCalls = () => counter(mesh.url("key"), "onering_rpc_requests_total", { service: "onering.v1.KeyService" });
+    const before = await keyCalls();
+    const usages: number[] = [];
+    for (let i = 0; i < 20; i++) usages.push(Number((await call(gw, "GetMe", {}, bearer(secret))).body.usageCount));
+    expect(usages).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    // The first call leased tokens ahead of demand; these 20 are served from the lease.
+    expect(await keyCalls()).toBe(before);
+  });
+
   it("rejects a missing key with MISSING_API_KEY", async () => {
     const reply = await call(gw, "GetMe", {});
     expect([reply.status, reply.reason]).toEqual([401, "MISSING_API_KEY"]);

@@ -30,7 +30,7 @@ function fakeKeyService(limit: number) {
 it("admits exactly the limit across three gateways under concurrent demand, then hands leftovers back", async () => {
   const service = fakeKeyService(1000);
   const logger = createLogger("quota-test");
-  const gateways = [0, 1, 2].map(() => new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 50, logger }));
+  const gateways = [0, 1, 2].map(() => new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 50, exhaustedRecheckMs: 0, logger }));
   const decisions = await Promise.all(Array.from({ length: 1500 }, (_, i) => gateways[i % 3]!.take("key_a", 1000)));
   expect(decisions.filter((d) => d.admitted)).toHaveLength(1000);
   expect(decisions.filter((d) => !d.admitted).every((d) => d.remaining === 0)).toBe(true);
@@ -40,9 +40,48 @@ it("admits exactly the limit across three gateways under concurrent demand, then
 
 it("returns unused leases on close, so only admitted requests count", async () => {
   const service = fakeKeyService(100);
-  const gateway = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 60_000, logger: createLogger("quota-test") });
+  const gateway = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 60_000, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
   for (let i = 0; i < 3; i++) expect((await gateway.take("key_b", 100)).admitted).toBe(true);
   expect(service.used()).toBeGreaterThan(3);
   await gateway.close();
   expect(service.used()).toBe(3);
+});
+
+it("leases the next batch while the current one lasts, so a steady caller never waits for KeyService", async () => {
+  const service = fakeKeyService(1_000_000);
+  const requested: bigint[] = [];
+  const acquireQuota = service.client.acquireQuota.bind(service.client);
+  service.client.acquireQuota = ((req: { tokens: bigint }) => (requested.push(req.tokens), acquireQuota(req as never))) as typeof acquireQuota;
+  const gateway = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 60_000, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
+  expect((await gateway.take("key_c", 1_000_000)).admitted).toBe(true);
+  for (let round = 0; round < 5; round++) {
+    const decisions = await Promise.all(Array.from({ length: 60 }, () => gateway.take("key_c", 1_000_000)));
+    expect(decisions.every((d) => d.admitted)).toBe(true);
+    // A steady caller's pace: the fake answers within 3 ms.
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // The first lease carried the waiting request; every later one was ahead of demand (the batch alone).
+  expect(requested[0]).toBe(101n);
+  expect(requested.length).toBeGreaterThan(1);
+  expect(requested.slice(1).every((tokens) => tokens === 100n)).toBe(true);
+  await gateway.close();
+});
+
+it("refuses locally for a while once the window is exhausted, so refusals do not each ask KeyService", async () => {
+  const service = fakeKeyService(5);
+  let calls = 0;
+  const acquireQuota = service.client.acquireQuota.bind(service.client);
+  service.client.acquireQuota = ((req: never) => (calls++, acquireQuota(req))) as typeof acquireQuota;
+  const gateway = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 60_000, exhaustedRecheckMs: 60_000, logger: createLogger("quota-test") });
+  const first = await Promise.all(Array.from({ length: 8 }, () => gateway.take("key_d", 5)));
+  expect(first.filter((d) => d.admitted)).toHaveLength(5);
+  const asked = calls;
+  const refused = await Promise.all(Array.from({ length: 50 }, () => gateway.take("key_d", 5)));
+  expect(refused.every((d) => !d.admitted && d.remaining === 0)).toBe(true);
+  expect(calls).toBe(asked);
+  // A change of the key (e.g. a raised limit) asks again at once.
+  gateway.keyChanged("key_d");
+  await gateway.take("key_d", 5);
+  expect(calls).toBe(asked + 1);
+  await gateway.close();
 });

@@ -4,16 +4,8 @@
 // interceptors left it), without Connect's HTTP protocol layer around it.
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { create, isMessage } from "@bufbuild/protobuf";
-import {
-  Code,
-  ConnectError,
-  createContextValues,
-  createHandlerContext,
-  type HandlerContext,
-  type Interceptor,
-  type UnaryRequest,
-  type UnaryResponse,
-} from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import { CallSignal } from "./callSignal.js";
 
 /** A unary method of a ServiceImpl. */
 export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
@@ -45,27 +37,29 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
   input: MessageShape<I>,
   init: InvokeInit,
 ): Promise<InvokeResult<O>> {
-  const context = createHandlerContext({
-    service: method.parent,
-    method,
-    protocolName: "rest",
-    requestMethod: init.requestMethod,
-    url: init.url,
-    requestHeader: init.requestHeader,
-    contextValues: createContextValues(),
-  });
-  init.onAbortable?.((reason) => context.abort(reason));
+  const call = new CallSignal();
+  init.onAbortable?.((reason) => call.abort(reason));
+  const values = createContextValues();
+  const responseHeader = new Headers();
+  const responseTrailer = new Headers();
   const innermost = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
-    const ctx: HandlerContext = { ...context, service: req.service, requestHeader: req.header, signal: req.signal, values: req.contextValues };
-    const output = await impl(req.message, ctx);
-    return {
-      stream: false,
-      service: method.parent,
+    const ctx: HandlerContext = {
       method,
-      header: context.responseHeader,
-      trailer: context.responseTrailer,
-      message: normalize(method.output, output),
+      service: req.service,
+      get signal() {
+        return req.signal;
+      },
+      timeoutMs: noTimeout,
+      requestMethod: init.requestMethod,
+      requestHeader: req.header,
+      responseHeader,
+      responseTrailer,
+      protocolName: "rest",
+      values: req.contextValues,
+      url: init.url,
     };
+    const output = await impl(req.message, ctx);
+    return { stream: false, service: method.parent, method, header: responseHeader, trailer: responseTrailer, message: normalize(method.output, output) };
   };
   let next = innermost as (req: UnaryRequest<I, O>) => Promise<UnaryResponse<I, O>>;
   for (const interceptor of [...interceptors].reverse()) next = interceptor(next as never) as never;
@@ -76,19 +70,28 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
       method,
       requestMethod: init.requestMethod,
       url: init.url,
-      signal: context.signal,
-      header: context.requestHeader,
-      contextValues: context.values,
+      get signal() {
+        return call.signal;
+      },
+      header: init.requestHeader,
+      contextValues: values,
       message: input,
     });
-    const header = new Headers(res.header);
-    res.trailer.forEach((value, key) => header.append(key, value));
+    // REST has no trailers: they join the headers, copied only when there are any.
+    let header = res.header;
+    res.trailer.forEach((value, key) => {
+      if (header === res.header) header = new Headers(res.header);
+      header.append(key, value);
+    });
     return { message: res.message, header };
   } finally {
     // As in Connect, the call's signal ends with the call; a shared reason spares a stack trace per call.
-    context.abort(callFinished);
+    call.abort(callFinished);
   }
 }
+
+// REST requests carry no deadline of their own.
+const noTimeout = () => undefined;
 
 function normalize<O extends DescMessage>(desc: O, output: MessageInitShape<O>): MessageShape<O> {
   return isMessage(output, desc) ? output : create(desc, output);
