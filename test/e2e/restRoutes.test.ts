@@ -352,7 +352,7 @@ describe("admin API", () => {
     expect(first.body).toMatchObject({ replayed: false, delivery_count: 1, event: { type: "invoice.paid", data: body.data, idempotency_key: "routes-evt-1" } });
     const again = await gw.all(m.publishEvent, { type: body.type, data: body.data, idempotencyKey: body.idempotency_key }, "POST /v1/admin/events", { key: admin, body });
     for (const reply of [again.rest.body, again.connect.json!, again.grpc.json!]) {
-      expect(reply).toEqual({ ...first.body, replayed: true, delivery_count: 0 });
+      expect(reply).toEqual({ ...first.body, replayed: true });
     }
     const [req] = await eventually(() => receiver.on("/events").length > 0 && receiver.on("/events"), "the event's delivery");
     expect(new StandardWebhook(created.body.secret).verify(req!.body, req!.headers as Record<string, string>)).toMatchObject({ id: first.body.event.id, data: body.data });

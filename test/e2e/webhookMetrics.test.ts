@@ -77,7 +77,7 @@ it("counts delivered, failed, dead-lettered and replay-rejected exactly, with th
   const original = await publish("ok.happened", "metrics-key-1");
   for (let i = 0; i < 2; i++) {
     const replay = await publish("ok.happened", "metrics-key-1");
-    expect(replay.body).toMatchObject({ replayed: true, delivery_count: 0, event: { id: original.body.event.id } });
+    expect(replay.body).toEqual({ ...original.body, replayed: true });
   }
 
   // 6 publishes accepted and 2 rejected: rate 2/8. Delivered 5 with 6 attempts between them: 0.2 retries each.
