@@ -25,6 +25,7 @@ export interface RpcReply {
 }
 
 export interface RestInit {
+  /** The bearer credential; empty sends none. */
   key: string;
   params?: Record<string, string>;
   query?: Record<string, string>;
@@ -56,7 +57,7 @@ export class GatewayCalls {
     const query = init.query ? `?${new URLSearchParams(init.query)}` : "";
     const res = await fetch(`${this.baseUrl}${path}${query}`, {
       method,
-      headers: { authorization: `Bearer ${init.key}`, "content-type": "application/json", ...init.headers },
+      headers: { ...(init.key ? { authorization: `Bearer ${init.key}` } : {}), "content-type": "application/json", ...init.headers },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
     const reply = { route, status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
