@@ -17,6 +17,9 @@ export interface RestReply {
 }
 
 export interface RpcReply {
+  /** "connect" or "grpc", and the method called. */
+  protocol: Protocol;
+  method: DescMethodUnary;
   /** The response as REST would encode it; absent when the call failed. */
   json?: Record<string, any>;
   /** The contract reason of a failed call. */
@@ -42,6 +45,8 @@ const json = <O extends DescMessage>(schema: O, message: MessageShape<O>) =>
 export class GatewayCalls {
   /** Every REST reply so far, in order. */
   readonly replies: RestReply[] = [];
+  /** Every Connect and gRPC reply so far, in order. */
+  readonly rpcReplies: RpcReply[] = [];
   private readonly clients: Record<Protocol, Client<typeof GatewayService>>;
 
   constructor(private readonly baseUrl: string) {
@@ -69,12 +74,15 @@ export class GatewayCalls {
     let headers = new Headers();
     const options: CallOptions = { headers: { authorization: `Bearer ${key}` }, onHeader: (h) => (headers = h) };
     const call = (this.clients[protocol] as unknown as Record<string, (req: unknown, o: CallOptions) => Promise<MessageShape<O>>>)[method.localName]!;
+    let reply: RpcReply;
     try {
-      return { json: json(method.output, await call(input, options)), headers };
+      reply = { protocol, method: method as DescMethodUnary, json: json(method.output, await call(input, options)), headers };
     } catch (err) {
       const error = ConnectError.from(err);
-      return { reason: reasonOf(error), headers: error.metadata };
+      reply = { protocol, method: method as DescMethodUnary, reason: reasonOf(error), headers: error.metadata };
     }
+    this.rpcReplies.push(reply);
+    return reply;
   }
 
   /** The operation over REST, Connect and gRPC, in that order. */

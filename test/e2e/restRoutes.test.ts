@@ -2,9 +2,11 @@
 // Postgres, NATS and a local webhook receiver), each operation also made with
 // a Connect and a gRPC client of GatewayService and the results compared.
 // Every REST reply is checked for the contract headers and error shape.
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
+import { isAdminMethod } from "../../services/gateway/routeKinds.js";
 import { startMesh, type Mesh } from "../harness/mesh.js";
 import { eventually, startReceiver, type Receiver } from "../webhooks/receiver.js";
 import { GatewayCalls, shape } from "./gatewayCalls.js";
@@ -76,6 +78,7 @@ afterAll(async () => {
 
 // The contract's headers and error shape, on every REST reply of each test.
 let checked = 0;
+let rpcChecked = 0;
 afterEach(() => {
   const now = Math.floor(Date.now() / 1000);
   for (const reply of gw.replies.slice(checked)) {
@@ -101,6 +104,13 @@ afterEach(() => {
     }
   }
   checked = gw.replies.length;
+  for (const reply of gw.rpcReplies.slice(rpcChecked)) {
+    const what = `${reply.protocol} ${reply.method.name} → ${reply.reason ?? "ok"}`;
+    expect(reply.headers.get("x-request-id"), what).toBeTruthy();
+    expect(reply.headers.get("x-canary-mode"), what).toMatch(/^(true|false)$/);
+    if (!isAdminMethod(reply.method) && reply.json) expect(Number(reply.headers.get("x-ratelimit-limit")), what).toBeGreaterThan(0);
+  }
+  rpcChecked = gw.rpcReplies.length;
 });
 
 describe("external API", () => {
@@ -119,6 +129,8 @@ describe("external API", () => {
       expect(reply.headers.get("x-ratelimit-limit")).toBe("1000");
       expect(reply.headers.get("x-canary-mode")).toBe("false");
     }
+    const viaApiKeyHeader = await gw.rest("GET /v1/external/me", { key: "", headers: { "x-api-key": owner.secret } });
+    expect([viaApiKeyHeader.status, viaApiKeyHeader.body.id]).toEqual([200, owner.id]);
   });
 
   it("refuses missing and bad keys, and rate-limits with Retry-After, in the contract's shape", async () => {
@@ -171,6 +183,18 @@ describe("external webhooks", () => {
       expect(get.connect.json).toEqual(get.rest.body);
       expect(get.grpc.json).toEqual(get.rest.body);
     }
+
+    // Pages: the token from REST continues the listing over Connect and gRPC too.
+    const page = await gw.all(m.listWebhooks, { pageSize: 2 }, "GET /v1/external/webhooks", { key: owner.secret, query: { page_size: "2" } });
+    expect(page.rest.body.webhooks).toHaveLength(2);
+    expect(page.connect.json).toEqual(page.rest.body);
+    expect(page.grpc.json).toEqual(page.rest.body);
+    const token = page.rest.body.next_page_token as string;
+    const next = await gw.all(m.listWebhooks, { pageSize: 2, pageToken: token }, "GET /v1/external/webhooks", { key: owner.secret, query: { page_size: "2", page_token: token } });
+    expect([...page.rest.body.webhooks, ...next.rest.body.webhooks].map((w: { id: string }) => w.id).sort()).toEqual([...ids].sort());
+    expect(next.rest.body.next_page_token).toBe("");
+    expect(next.connect.json).toEqual(next.rest.body);
+    expect(next.grpc.json).toEqual(next.rest.body);
 
     const others = await gw.rest("GET /v1/external/webhooks", { key: stranger.secret });
     expect(others.body.webhooks).toEqual([]);
@@ -389,6 +413,10 @@ describe("admin API", () => {
     expect(list.rest.body.dead_letters[0].attempts.map((a: { status_code: number }) => a.status_code)).toEqual([500, 500]);
     expect(list.connect.json).toEqual(list.rest.body);
     expect(list.grpc.json).toEqual(list.rest.body);
+    // A timestamp in the query string binds like the Connect client's Timestamp.
+    const later = new Date(Date.now() + 60_000);
+    const none = await gw.all(m.listDeadLetters, { since: timestampFromDate(later) }, "GET /v1/admin/webhooks/dead-letters", { key: admin, query: { since: later.toISOString() } });
+    expect([none.rest.body.dead_letters, none.connect.json!.dead_letters, none.grpc.json!.dead_letters]).toEqual([[], [], []]);
 
     failing = false;
     const deadIds = hooks.map((hook) => list.rest.body.dead_letters.find((d: { webhook_id: string }) => d.webhook_id === hook).id as string);
