@@ -486,6 +486,16 @@ describe("admin API", () => {
 
     const unknown = await gw.rest("PUT /v1/admin/flags/{name}", { key: admin, params: { name: "self_destruct" }, body: { enabled: true } });
     expect([unknown.status, unknown.body.code, unknown.body.violations]).toEqual([400, "INVALID_ARGUMENT", [{ field: "name", description: expect.any(String) }]]);
+    // A PUT without a state is refused, never read as "enabled: false".
+    const empty = await gw.all(m.setFlag, { name: "webhooks_enabled" }, "PUT /v1/admin/flags/{name}", { key: admin, params: { name: "webhooks_enabled" }, body: {} });
+    expect([empty.rest.status, empty.rest.body.violations, empty.connect.reason, empty.grpc.reason]).toEqual([
+      400,
+      [{ field: "enabled", description: expect.any(String) }],
+      "INVALID_ARGUMENT",
+      "INVALID_ARGUMENT",
+    ]);
+    const after = await gw.rest("GET /v1/admin/flags", { key: admin });
+    expect(after.body.flags.find((f: { name: string }) => f.name === "webhooks_enabled").enabled).toBe(true);
   });
 });
 
