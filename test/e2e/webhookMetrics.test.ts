@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startMesh, type Mesh } from "../harness/mesh.js";
 import { counter } from "../keys/gatewayClient.js";
-import { eventually, startReceiver, type Receiver } from "../webhooks/receiver.js";
+import { eventually, startReceiver, type Answer, type Receiver } from "../webhooks/receiver.js";
 import { webhookClient } from "../webhooks/webhookClient.js";
 
 let mesh: Mesh;
@@ -19,7 +19,8 @@ beforeAll(async () => {
     env: {
       ONERING_WEBHOOKS_MAX_ATTEMPTS: "2",
       ONERING_WEBHOOKS_BACKOFF_SECONDS: "0.2",
-      ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "2",
+      // Long enough to hold a retry open while the test watches it.
+      ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "15",
       ONERING_WEBHOOKS_DELIVERY_LOOP_SECONDS: "0.5",
       ONERING_ALERT_DEAD_LETTER_24H: "1",
       ONERING_ALERT_REPLAY_REJECTED_24H: "2",
@@ -63,7 +64,10 @@ const metricsReaching = (expected: Record<string, string>) =>
 let settled: Record<string, any>;
 
 it("counts delivered, failed, dead-lettered and replay-rejected exactly, with the alerts flipping at their thresholds", async () => {
-  receiver.script("/flaky", (n) => (n === 1 ? { status: 503, body: "warming up" } : { status: 200 }));
+  // The flaky endpoint fails once, then holds its retry open until the test has seen it counted as retrying.
+  let release!: () => void;
+  const released = new Promise<Answer>((resolve) => (release = () => resolve({ status: 200 })));
+  receiver.script("/flaky", (n) => (n === 1 ? { status: 503, body: "warming up" } : released));
   receiver.script("/down", () => ({ status: 500, body: "down" }));
   await subscribe("/ok", "ok.happened");
   await subscribe("/flaky", "flaky.happened");
@@ -79,6 +83,10 @@ it("counts delivered, failed, dead-lettered and replay-rejected exactly, with th
     const replay = await publish("ok.happened", "metrics-key-1");
     expect(replay.body).toEqual({ ...original.body, replayed: true });
   }
+
+  await metricsReaching({ retrying: "1" });
+  await eventually(() => receiver.on("/flaky").length === 2, "the held retry");
+  release();
 
   // 6 publishes accepted and 2 rejected: rate 2/8. Delivered 5 with 6 attempts between them: 0.2 retries each.
   const body = await metricsReaching({ delivered: "5", failed: "3", dead_letter: "1", replay_rejected: "2", pending: "0", retrying: "0" });
