@@ -85,8 +85,13 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
 
     listFlags: () => create(ListFlagsResponseSchema, { flags: flags.list().map(toFlag) }),
     async setFlag(req) {
-      if (!isFlagName(req.name)) throw invalidArgument([{ field: "name", description: `must be one of ${flagNames.join(", ")}` }]);
-      return create(SetFlagResponseSchema, { flag: toFlag(await flags.set(req.name, req.enabled, "admin")) });
+      if (isFlagName(req.name) && req.enabled !== undefined) {
+        return create(SetFlagResponseSchema, { flag: toFlag(await flags.set(req.name, req.enabled, "admin")) });
+      }
+      throw invalidArgument([
+        ...(isFlagName(req.name) ? [] : [{ field: "name", description: `must be one of ${flagNames.join(", ")}` }]),
+        ...(req.enabled === undefined ? [{ field: "enabled", description: "is required: true or false" }] : []),
+      ]);
     },
 
     getExternalMetrics: (req) => monitoring(metrics.getExternalMetrics(req)),

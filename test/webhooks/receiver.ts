@@ -14,8 +14,8 @@ export type Answer = { status: number; headers?: Record<string, string>; body?: 
 export interface Receiver {
   url: string;
   received: Received[];
-  /** How to answer requests to a path; the default is 200. */
-  script(path: string, answer: (n: number) => Answer): void;
+  /** How to answer requests to a path; the default is 200. A promised answer holds the request open until it settles. */
+  script(path: string, answer: (n: number) => Answer | Promise<Answer>): void;
   on(path: string): Received[];
   /** The most requests to a path that were open at the same time. */
   maxConcurrent(path: string): number;
@@ -24,7 +24,7 @@ export interface Receiver {
 
 export async function startReceiver(): Promise<Receiver> {
   const received: Received[] = [];
-  const scripts = new Map<string, (n: number) => Answer>();
+  const scripts = new Map<string, (n: number) => Answer | Promise<Answer>>();
   const sockets = new Set<net.Socket>();
   const open = new Map<string, number>();
   const peak = new Map<string, number>();
@@ -35,11 +35,11 @@ export async function startReceiver(): Promise<Receiver> {
     res.on("close", () => open.set(key, open.get(key)! - 1));
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
+    req.on("end", async () => {
       const path = req.url ?? "/";
       received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString() });
       const n = received.filter((r) => r.path === path).length;
-      const answer = scripts.get(path)?.(n) ?? { status: 200 };
+      const answer = (await scripts.get(path)?.(n)) ?? { status: 200 };
       if (answer === "hang") return;
       if (answer === "reset") return void req.socket.destroy();
       setTimeout(() => {
