@@ -6,7 +6,8 @@ import { bearerToken } from "../shared/internalAuth.js";
 /** The presented credential; a malformed Authorization header fails as INVALID_API_KEY. */
 export function presentedCredential(header: Headers): string {
   const authorization = header.get("authorization");
-  if (authorization !== null && authorization.trim() !== "") {
+  // "Bearer" with nothing after it presents no key at all.
+  if (authorization !== null && !/^\s*(Bearer\s*)?$/i.test(authorization)) {
     const token = bearerToken(authorization);
     if (token === undefined) throw meshError("INVALID_API_KEY", "the Authorization header must be 'Bearer <key>'");
     return token;

@@ -32,7 +32,7 @@ function authenticateAdmin(header: Headers, adminKey: string): Caller {
   const credential = presentedCredential(header);
   if (secretsEqual(credential, adminKey)) return { kind: "admin" };
   if (looksLikeApiKey(credential)) throw meshError("FORBIDDEN", "API keys cannot call admin or monitoring routes");
-  throw meshError("UNAUTHENTICATED", "invalid admin key");
+  throw meshError("INVALID_API_KEY", "invalid admin key");
 }
 
 async function authenticateKey(header: Headers, values: ContextValues, deps: EdgeDeps, response: Headers): Promise<Caller> {

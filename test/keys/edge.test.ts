@@ -106,9 +106,11 @@ describe("admin routes", () => {
     const monitoring = await call(gw, "GetExternalMetrics", {}, { "x-api-key": secret });
     expect([monitoring.status, monitoring.reason]).toEqual([403, "FORBIDDEN"]);
     const wrong = await call(gw, "ListKeys", {}, bearer(`${mesh.adminKey}x`));
-    expect([wrong.status, wrong.reason]).toEqual([401, "UNAUTHENTICATED"]);
+    expect([wrong.status, wrong.reason]).toEqual([401, "INVALID_API_KEY"]);
     const none = await call(gw, "ListKeys", {});
     expect([none.status, none.reason]).toEqual([401, "MISSING_API_KEY"]);
+    const empty = await call(gw, "GetMe", {}, { authorization: "Bearer " });
+    expect([empty.status, empty.reason]).toEqual([401, "MISSING_API_KEY"]);
   });
 
   it("manage keys: create, get, list with filters and pages, update", async () => {
