@@ -6,7 +6,7 @@ export default defineConfig({
     // End-to-end suites start five processes each; two at a time fit two cores.
     maxWorkers: 2,
     testTimeout: 60_000,
-    hookTimeout: 120_000,
+    hookTimeout: 240_000,
     pool: "forks",
   },
 });

@@ -127,7 +127,7 @@ export async function startMesh(options: StartMeshOptions = {}): Promise<Mesh> {
     const child = launch(spec, env, ports.get(name)!, logs);
     processes.set(name, { name, url: url(name), port: ports.get(name)!, child, logs });
     try {
-      await waitHealthy(url(name), 60_000, child);
+      await waitHealthy(url(name), 120_000, child);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${logs.slice(-20).join("\n")}`);
     }
