@@ -11,8 +11,8 @@ const env: NodeJS.ProcessEnv = {
   HOST: "127.0.0.1",
   ONERING_WEBHOOKS_ALLOW_PRIVATE_URLS: "1",
   ...process.env,
-  ONERING_ADMIN_KEY: process.env.ONERING_ADMIN_KEY ?? `admin_${randomBytes(24).toString("base64url")}`,
-  ONERING_INTERNAL_TOKEN: process.env.ONERING_INTERNAL_TOKEN ?? randomBytes(32).toString("base64url"),
+  ONERING_ADMIN_KEY: process.env.ONERING_ADMIN_KEY || `admin_${randomBytes(24).toString("base64url")}`,
+  ONERING_INTERNAL_TOKEN: process.env.ONERING_INTERNAL_TOKEN || randomBytes(32).toString("base64url"),
 };
 const natsUrl = env.NATS_URL ?? "nats://127.0.0.1:4222";
 let ports: ReturnType<typeof launcherPorts>;
