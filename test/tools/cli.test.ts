@@ -89,10 +89,14 @@ describe("flags", () => {
   it("get lists the four kill switches; set flips one live", async () => {
     const table = await ok("flags", "get");
     for (const flag of ["external_api_enabled", "external_api_canary_only", "webhooks_enabled", "webhooks_delivery_enabled"]) expect(table).toContain(flag);
-    expect(await ok("flags", "set", "webhooks_delivery_enabled", "off")).toBe("webhooks_delivery_enabled is now off\n");
-    const flags = JSON.parse(await ok("--json", "flags", "get")) as { flags: { name: string; enabled: boolean }[] };
-    expect(flags.flags.find((f) => f.name === "webhooks_delivery_enabled")?.enabled).toBe(false);
-    expect(await ok("flags", "set", "webhooks_delivery_enabled", "on")).toBe("webhooks_delivery_enabled is now on\n");
+    try {
+      expect(await ok("flags", "set", "webhooks_delivery_enabled", "off")).toBe("webhooks_delivery_enabled is now off\n");
+      const flags = JSON.parse(await ok("--json", "flags", "get")) as { flags: { name: string; enabled: boolean; updated_by: string }[] };
+      expect(flags.flags.find((f) => f.name === "webhooks_delivery_enabled")).toMatchObject({ enabled: false, updated_by: "admin" });
+    } finally {
+      // Later tests need deliveries flowing.
+      expect(await ok("flags", "set", "webhooks_delivery_enabled", "on")).toBe("webhooks_delivery_enabled is now on\n");
+    }
   });
 
   it("refuses a value that is not on or off, with usage and exit 2", async () => {
