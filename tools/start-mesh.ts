@@ -88,7 +88,8 @@ async function main(): Promise<void> {
     const port = ports[spec.name === "webhook-worker" ? "worker" : spec.name];
     const child = spawnProcess(spec, { ...env, PORT: String(port) });
     supervise(spec.name, child);
-    await waitHealthy(`http://127.0.0.1:${port}`, 60_000, child);
+    // Embedded PGlite migrates slowly on a busy laptop; a minute is not always enough.
+    await waitHealthy(`http://127.0.0.1:${port}`, 180_000, child);
   }
   const admin = env.ONERING_ADMIN_KEY;
   process.stdout.write(`

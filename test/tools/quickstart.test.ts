@@ -44,10 +44,10 @@ beforeAll(async () => {
   for (const name of ["DATABASE_URL", "KEY_DATABASE_URL", "WEBHOOK_DATABASE_URL", "METRICS_DATABASE_URL", "ONERING_ADMIN_KEY", "ONERING_INTERNAL_TOKEN"]) env[name] = "";
   launcher = startTool("tools/start-mesh.ts", [], env, { detached: true });
   // A busy port makes the launcher exit at once with its reason, which waitFor reports.
-  await launcher.waitFor(/OneRing mesh is up\./, 280_000);
+  await launcher.waitFor(/OneRing mesh is up\./, 480_000);
   adminKey = launcher.output().match(/ONERING_ADMIN_KEY=(\S+)/)![1]!;
   sink = await startSinkProcess(["--port", "0"]);
-}, 300_000);
+}, 540_000);
 
 afterAll(async () => {
   await sink?.stop();
