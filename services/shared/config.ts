@@ -139,6 +139,22 @@ function secret(env: Env, name: string): string {
   return value;
 }
 
+/**
+ * Ports of `npm start`: the defaults, or ONERING_PORT_BASE and the four after it
+ * (gateway, key, webhook, metrics, worker), so a second mesh fits on one machine.
+ */
+export function launcherPorts(env: Env = process.env): Record<ServiceName | "worker", number> {
+  const base = int(env, "ONERING_PORT_BASE", defaultPorts.gateway, 1, 65531);
+  const offset = base - defaultPorts.gateway;
+  return {
+    gateway: defaultPorts.gateway + offset,
+    key: defaultPorts.key + offset,
+    webhook: defaultPorts.webhook + offset,
+    metrics: defaultPorts.metrics + offset,
+    worker: defaultPorts.worker + offset,
+  };
+}
+
 /** Reads and validates the environment for one service process. */
 export function loadConfig(service: ServiceName, env: Env = process.env, role?: "worker"): MeshConfig {
   const dbVariable = read(env, `${service.toUpperCase()}_DATABASE_URL`) ? `${service.toUpperCase()}_DATABASE_URL` : "DATABASE_URL";

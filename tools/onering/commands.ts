@@ -27,8 +27,11 @@ export class UsageError extends Error {}
 
 const when = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString() : "-");
 
+// Like the REST surface: proto field names, and zeros and falses written out, so `jq` finds every field.
+const jsonOptions = { useProtoFieldName: true, alwaysEmitImplicit: true } as const;
+
 function print<S extends DescMessage>(ctx: CommandContext, schema: S, message: MessageShape<S>, human: () => string): void {
-  ctx.out(ctx.json ? JSON.stringify(toJson(schema, message, { useProtoFieldName: true }), null, 2) : human());
+  ctx.out(ctx.json ? JSON.stringify(toJson(schema, message, jsonOptions), null, 2) : human());
 }
 
 function onOff(value: string | undefined): boolean {
@@ -140,8 +143,8 @@ export const commands = {
       ctx.out(
         JSON.stringify(
           {
-            external: toJson(GetExternalMetricsResponseSchema, external, { useProtoFieldName: true }),
-            webhooks: toJson(GetWebhookMetricsResponseSchema, webhooks, { useProtoFieldName: true }),
+            external: toJson(GetExternalMetricsResponseSchema, external, jsonOptions),
+            webhooks: toJson(GetWebhookMetricsResponseSchema, webhooks, jsonOptions),
           },
           null,
           2,

@@ -1,6 +1,7 @@
 // `onering`: the admin CLI. Talks to the gateway over Connect with the admin key.
 import { ConnectError } from "@connectrpc/connect";
 import { parseArgs } from "node:util";
+import { reasonOf, violationsOf } from "../../services/shared/errors.js";
 import { commands, UsageError, type CommandName } from "./commands.js";
 import { gatewayClient } from "./gatewayClient.js";
 
@@ -68,6 +69,8 @@ try {
   await (command as (c: typeof ctx, o: typeof values, ...args: string[]) => Promise<void>)(ctx, values, ...positionals.slice(2));
 } catch (err) {
   if (err instanceof UsageError) fail(`${err.message}\n\n${usage}`, 2);
+  // The contract's reason (RATE_LIMITED, INVALID_ARGUMENT, …) and each bad field, as REST callers see them.
   const e = ConnectError.from(err);
-  fail(`error: ${e.code === undefined ? "" : `[${e.code}] `}${e.rawMessage}`, 1);
+  const violations = violationsOf(e).map((v) => `\n  ${v.field}: ${v.description}`);
+  fail(`error: ${reasonOf(e)}: ${e.rawMessage}${violations.join("")}`, 1);
 }

@@ -23,6 +23,8 @@ export interface SinkOptions {
 export interface ReceivedDelivery {
   id: string;
   timestamp: number;
+  /** The webhook-signature header as received, so a test can re-send a tampered copy. */
+  signature: string;
   receivedAt: string;
   verified: boolean;
   status: number;
@@ -129,6 +131,7 @@ export async function startSink(options: SinkOptions): Promise<Sink> {
     deliveries.push({
       id: headers["webhook-id"],
       timestamp: Number(headers["webhook-timestamp"]),
+      signature: headers["webhook-signature"],
       receivedAt: new Date().toISOString(),
       verified: secrets.length > 0,
       status: 204,
