@@ -17,8 +17,12 @@ const rendered = Object.fromEntries(overlays.map((o) => [o, renderKustomization(
 const deployDoc = readFileSync(path.join(repoRoot, "docs", "DEPLOY.md"), "utf8");
 const configSource = readFileSync(path.join(repoRoot, "services", "shared", "config.ts"), "utf8");
 
+/** Variables only the local launcher (`npm start`) reads; a pod never sees them. */
+const launcherOnly = new Set(["ONERING_PORT_BASE"]);
 /** Every environment variable the one config loader reads, from its string literals. */
-const configVariables = [...new Set([...configSource.matchAll(/"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|HOST|PORT)"/g)].map((m) => m[1]!))];
+const configVariables = [...new Set([...configSource.matchAll(/"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|HOST|PORT)"/g)].map((m) => m[1]!))].filter(
+  (name) => !launcherOnly.has(name),
+);
 /** Services that own a schema: those with a migrations folder. */
 const storageServices = readdirSync(path.join(repoRoot, "services")).filter((s) => existsSync(path.join(repoRoot, "services", s, "migrations")));
 const meshProcessNames = ["gateway", "key", "webhook", "metrics", "webhook-worker"];
