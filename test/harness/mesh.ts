@@ -79,7 +79,18 @@ export interface Mesh {
   stopProcess(name: ProcessName, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a stopped process again on the same port. */
   startProcess(name: ProcessName): Promise<void>;
+  /**
+   * Starts a further replica of a process on its own port, with the mesh's
+   * environment plus `env` (e.g. which KeyService replica a gateway calls);
+   * `mesh.stop()` stops it too.
+   */
+  startReplica(name: ProcessName, env?: Record<string, string>): Promise<Replica>;
   stop(): Promise<void>;
+}
+
+export interface Replica extends MeshProcess {
+  /** Stops the replica (SIGTERM, or SIGKILL when asked) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface StartMeshOptions {
@@ -132,12 +143,27 @@ export async function startMesh(options: StartMeshOptions = {}): Promise<Mesh> {
       throw new Error(`${(err as Error).message}\n${logs.slice(-20).join("\n")}`);
     }
   };
-  const stopProcess = async (name: ProcessName, signal: NodeJS.Signals = "SIGTERM") => {
-    const proc = processes.get(name);
-    if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => proc.child.once("exit", resolve));
-    proc.child.kill(signal);
+  const stopChild = async (child: ChildProcess | undefined, signal: NodeJS.Signals) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(signal);
     await exited;
+  };
+  const stopProcess = (name: ProcessName, signal: NodeJS.Signals = "SIGTERM") => stopChild(processes.get(name)?.child, signal);
+  const replicas: Replica[] = [];
+  const startReplica = async (name: ProcessName, extraEnv: Record<string, string> = {}): Promise<Replica> => {
+    const spec = meshProcesses.find((p) => p.name === name)!;
+    const port = await freePort();
+    const logs: string[] = [];
+    const child = launch(spec, { ...env, ...extraEnv }, port, logs);
+    const replica: Replica = { name, url: `http://127.0.0.1:${port}`, port, child, logs, stop: (signal = "SIGTERM") => stopChild(child, signal) };
+    replicas.push(replica);
+    try {
+      await waitHealthy(replica.url, 60_000, child);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${logs.slice(-20).join("\n")}`);
+    }
+    return replica;
   };
   const mesh: Mesh = {
     gatewayUrl: url("gateway"),
@@ -151,8 +177,9 @@ export async function startMesh(options: StartMeshOptions = {}): Promise<Mesh> {
     url,
     stopProcess,
     startProcess: start,
+    startReplica,
     stop: async () => {
-      await Promise.all([...processes.keys()].map((name) => stopProcess(name)));
+      await Promise.all([...replicas.map((r) => r.stop()), ...[...processes.keys()].map((name) => stopProcess(name))]);
       await database.drop();
       await deleteNatsNamespace(natsUrl, natsPrefix).catch(() => undefined);
     },
