@@ -75,6 +75,7 @@ it("kill -9 of the worker during 2,000 deliveries: all arrive, duplicates only f
   await eventually(() => r.distinct === total, `all ${total} deliveries (have ${r.distinct})`, 90_000);
   for (const p of paths) expect([...r.eventIdsOn(p)].sort()).toEqual([...published].sort());
   // Only what the killed worker had sent but not yet recorded comes twice.
+  console.log(`worker killed with ${atKill} of ${total} delivered; duplicates ${r.duplicates} (bound ${paths.length * endpointConcurrency})`);
   expect(r.duplicates).toBeLessThanOrEqual(paths.length * endpointConcurrency);
   for (const hook of hooks) await eventually(async () => (await countDeliveries(hook, "delivered")) === events, `${hook}: all delivered`, 30_000);
 }, 180_000);
