@@ -17,7 +17,7 @@ beforeAll(async () => {
   const key2: Replica = await mesh.startReplica("key");
   const gateway2 = await mesh.startReplica("gateway", { ONERING_KEY_SERVICE_URL: key2.url });
   gateways = [mesh.gatewayUrl, gateway2.url];
-});
+}, 240_000);
 afterAll(async () => {
   await mesh?.stop();
   await receiver?.close();
