@@ -15,7 +15,7 @@ let receiver: DedupingReceiver;
 beforeAll(async () => {
   receiver = await startDedupingReceiver();
   mesh = await startMesh({ env: { ONERING_RATE_LIMIT_FREE: String(freeLimit), ONERING_WEBHOOKS_BACKOFF_SECONDS: "0.3,1", ONERING_WEBHOOKS_MAX_ATTEMPTS: "20" } });
-});
+}, 300_000);
 afterAll(async () => {
   await mesh?.stop();
   await receiver?.close();

@@ -26,7 +26,7 @@ beforeAll(async () => {
     },
   });
   key = (await createKey(mesh.gatewayUrl, mesh.adminKey, { name: "chaos-deliveries", tier: "enterprise" })).secret;
-});
+}, 300_000);
 afterAll(async () => {
   for (const r of receivers) await r.close();
   await mesh?.stop();

@@ -17,7 +17,7 @@ beforeAll(async () => {
   const key2: Replica = await mesh.startReplica("key");
   const gateway2 = await mesh.startReplica("gateway", { ONERING_KEY_SERVICE_URL: key2.url });
   gateways = [mesh.gatewayUrl, gateway2.url];
-}, 240_000);
+}, 300_000);
 afterAll(async () => {
   await mesh?.stop();
   await receiver?.close();
@@ -75,4 +75,4 @@ it("two workers each send a share of the deliveries, each exactly once", async (
   // Nothing failed, so each webhook-id arrived exactly once, from one worker's one attempt.
   expect(byWorker[0]! + byWorker[1]!).toBe(events * hooks);
   expect([receiver.duplicates, receiver.distinct]).toEqual([0, 2 * events * hooks]);
-}, 240_000);
+}, 300_000);

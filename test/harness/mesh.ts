@@ -12,6 +12,13 @@ import { meshProcesses, spawnProcess, waitHealthy, type ProcessName } from "../.
 export const testPostgresUrl = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const testNatsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 
+/**
+ * How long one process may take to become ready. Two meshes starting at once
+ * on two busy cores (each process compiling its TypeScript with tsx) can take
+ * more than a minute.
+ */
+const readyTimeoutMs = 120_000;
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -138,7 +145,7 @@ export async function startMesh(options: StartMeshOptions = {}): Promise<Mesh> {
     const child = launch(spec, env, ports.get(name)!, logs);
     processes.set(name, { name, url: url(name), port: ports.get(name)!, child, logs });
     try {
-      await waitHealthy(url(name), 60_000, child);
+      await waitHealthy(url(name), readyTimeoutMs, child);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${logs.slice(-20).join("\n")}`);
     }
@@ -159,7 +166,7 @@ export async function startMesh(options: StartMeshOptions = {}): Promise<Mesh> {
     const replica: Replica = { name, url: `http://127.0.0.1:${port}`, port, child, logs, stop: (signal = "SIGTERM") => stopChild(child, signal) };
     replicas.push(replica);
     try {
-      await waitHealthy(replica.url, 60_000, child);
+      await waitHealthy(replica.url, readyTimeoutMs, child);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${logs.slice(-20).join("\n")}`);
     }
