@@ -4,7 +4,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { meshError } from "../shared/errors.js";
 
-const unreachable = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Canceled, Code.Unknown]);
+// Aborted: connect-node's code for a connection reset mid-call (the peer was killed).
+const unreachable = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Canceled, Code.Unknown, Code.Aborted]);
 
 /**
  * Rebuilds the error without the internal response's headers and trailers

@@ -12,6 +12,13 @@ import { meshProcesses, spawnProcess, waitHealthy, type ProcessName } from "../.
 export const testPostgresUrl = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const testNatsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 
+/**
+ * How long one process may take to become ready. Two meshes starting at once
+ * on two busy cores (each process compiling its TypeScript with tsx) can take
+ * more than a minute.
+ */
+const readyTimeoutMs = 120_000;
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -79,7 +86,18 @@ export interface Mesh {
   stopProcess(name: ProcessName, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a stopped process again on the same port. */
   startProcess(name: ProcessName): Promise<void>;
+  /**
+   * Starts a further replica of a process on its own port, with the mesh's
+   * environment plus `env` (e.g. which KeyService replica a gateway calls);
+   * `mesh.stop()` stops it too.
+   */
+  startReplica(name: ProcessName, env?: Record<string, string>): Promise<Replica>;
   stop(): Promise<void>;
+}
+
+export interface Replica extends MeshProcess {
+  /** Stops the replica (SIGTERM, or SIGKILL when asked) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface StartMeshOptions {
@@ -127,17 +145,32 @@ export async function startMesh(options: StartMeshOptions = {}): Promise<Mesh> {
     const child = launch(spec, env, ports.get(name)!, logs);
     processes.set(name, { name, url: url(name), port: ports.get(name)!, child, logs });
     try {
-      await waitHealthy(url(name), 120_000, child);
+      await waitHealthy(url(name), readyTimeoutMs, child);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${logs.slice(-20).join("\n")}`);
     }
   };
-  const stopProcess = async (name: ProcessName, signal: NodeJS.Signals = "SIGTERM") => {
-    const proc = processes.get(name);
-    if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => proc.child.once("exit", resolve));
-    proc.child.kill(signal);
+  const stopChild = async (child: ChildProcess | undefined, signal: NodeJS.Signals) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(signal);
     await exited;
+  };
+  const stopProcess = (name: ProcessName, signal: NodeJS.Signals = "SIGTERM") => stopChild(processes.get(name)?.child, signal);
+  const replicas: Replica[] = [];
+  const startReplica = async (name: ProcessName, extraEnv: Record<string, string> = {}): Promise<Replica> => {
+    const spec = meshProcesses.find((p) => p.name === name)!;
+    const port = await freePort();
+    const logs: string[] = [];
+    const child = launch(spec, { ...env, ...extraEnv }, port, logs);
+    const replica: Replica = { name, url: `http://127.0.0.1:${port}`, port, child, logs, stop: (signal = "SIGTERM") => stopChild(child, signal) };
+    replicas.push(replica);
+    try {
+      await waitHealthy(replica.url, readyTimeoutMs, child);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${logs.slice(-20).join("\n")}`);
+    }
+    return replica;
   };
   const mesh: Mesh = {
     gatewayUrl: url("gateway"),
@@ -151,8 +184,9 @@ export async function startMesh(options: StartMeshOptions = {}): Promise<Mesh> {
     url,
     stopProcess,
     startProcess: start,
+    startReplica,
     stop: async () => {
-      await Promise.all([...processes.keys()].map((name) => stopProcess(name)));
+      await Promise.all([...replicas.map((r) => r.stop()), ...[...processes.keys()].map((name) => stopProcess(name))]);
       await database.drop();
       await deleteNatsNamespace(natsUrl, natsPrefix).catch(() => undefined);
     },

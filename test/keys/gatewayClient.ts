@@ -1,10 +1,8 @@
 // Calls the gateway the way an outside client does: Connect JSON over fetch,
 // decoding the contract reason from the google.rpc.ErrorInfo detail.
 import { fromBinary } from "@bufbuild/protobuf";
-import type { ChildProcess } from "node:child_process";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { meshProcesses, spawnProcess, waitHealthy } from "../../tools/mesh/processes.js";
-import { freePort, type Mesh } from "../harness/mesh.js";
+import type { Mesh, Replica } from "../harness/mesh.js";
 
 export interface Reply {
   status: number;
@@ -60,24 +58,6 @@ export async function eventually(check: () => Promise<boolean>, deadlineMs: numb
 }
 
 /** A further gateway replica with the mesh's environment, on its own port. */
-export async function startGatewayReplica(mesh: Mesh): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const spec = meshProcesses.find((p) => p.name === "gateway")!;
-  const child: ChildProcess = spawnProcess(spec, { ...mesh.env, PORT: String(port) });
-  const logs: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) stream?.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
-  try {
-    await waitHealthy(url, 60_000, child);
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw new Error(`${(err as Error).message}\n${logs.join("")}`);
-  }
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-  };
-  return { url, stop };
+export function startGatewayReplica(mesh: Mesh): Promise<Replica> {
+  return mesh.startReplica("gateway");
 }
