@@ -173,7 +173,7 @@ describe("the onering bin", () => {
 
   it("fails with exit 1 and the reason on a wrong admin key", async () => {
     const { code, stderr } = await runTool("tools/onering/main.ts", ["--url", mesh.gatewayUrl, "--admin-key", "admin_wrong_wrong_wrong", "keys", "list"]);
-    expect(stderr).toBe("error: UNAUTHENTICATED: invalid admin key\n");
+    expect(stderr).toBe("error: INVALID_API_KEY: invalid admin key\n");
     expect(code).toBe(1);
   });
 });
