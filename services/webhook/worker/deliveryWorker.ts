@@ -10,18 +10,26 @@ import type { MeshConfig } from "../../shared/config.js";
 import type { Logger } from "../../shared/logger.js";
 import type { RuntimeFlags } from "../../shared/runtimeFlags.js";
 import { Batcher } from "../batcher.js";
-import { decodeJob, deliveryStreamName, workerConsumerName } from "../deliveryJobs.js";
+import { ackWaitMs, decodeJob, deliveryStreamName, workerConsumerName, type DeliveryJob } from "../deliveryJobs.js";
 import { EndpointSlots } from "./endpointSlots.js";
 import { createDeliveryAgent, sendAttempt, type SendOptions } from "./sendAttempt.js";
 import type { WorkerMetrics } from "./workerMetrics.js";
 
 const fetchBatch = 128;
 const fetchExpiresMs = 1000;
-// A job whose endpoint is at its cap comes back after this, instead of holding a slot.
+// Jobs that may wait in a worker per endpoint slot; beyond that a job comes
+// back from the stream after the delay, so one busy endpoint cannot hold every
+// unacknowledged job while other endpoints' jobs wait behind them.
+const waitingPerSlot = 4;
 const endpointBusyDelayMs = 250;
 // When the WebhookService cannot be reached, the job comes back after this.
 const serviceDownDelayMs = 1000;
 const recordTries = 3;
+
+interface QueuedJob {
+  msg: JsMsg;
+  job: DeliveryJob;
+}
 
 export interface DeliveryWorkerDeps {
   js: JetStreamClient;
@@ -33,7 +41,7 @@ export interface DeliveryWorkerDeps {
 }
 
 export class DeliveryWorker {
-  private readonly slots: EndpointSlots;
+  private readonly slots: EndpointSlots<QueuedJob>;
   private readonly sendOptions: SendOptions;
   private readonly agent;
   private readonly claims: Batcher<string, ClaimedDelivery>;
@@ -42,11 +50,12 @@ export class DeliveryWorker {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private progress: NodeJS.Timeout | undefined;
   ready = false;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     const w = deps.config.webhooks;
-    this.slots = new EndpointSlots(w.endpointConcurrency);
+    this.slots = new EndpointSlots(w.endpointConcurrency, w.endpointConcurrency * waitingPerSlot, (queued) => this.begin(queued));
     this.sendOptions = { timeoutMs: w.attemptTimeoutSeconds * 1000, allowPrivateUrls: w.allowPrivateUrls, perEndpointConnections: w.endpointConcurrency };
     this.agent = createDeliveryAgent(this.sendOptions);
     this.claims = new Batcher(async (ids) => (await deps.client.claimDeliveries({ ids })).deliveries, 500);
@@ -59,6 +68,10 @@ export class DeliveryWorker {
   start(consumer: Consumer): void {
     this.ready = true;
     this.loop = this.pull(consumer);
+    // Jobs queued behind their endpoint's cap keep their lease until their turn.
+    this.progress = setInterval(() => {
+      for (const { msg } of this.slots.waiting()) msg.working();
+    }, ackWaitMs(this.deps.config) / 3);
   }
 
   private sending(): boolean {
@@ -96,13 +109,19 @@ export class DeliveryWorker {
       msg.nak();
       return;
     }
-    if (!this.slots.tryAcquire(job.webhookId)) {
-      msg.nak(endpointBusyDelayMs);
-      return;
+    if (!this.slots.offer(job.webhookId, { msg, job })) msg.nak(endpointBusyDelayMs);
+  }
+
+  /** An endpoint slot is free for this job (at once, or after waiting in its endpoint's queue). */
+  private begin({ msg, job }: QueuedJob): void {
+    if (this.stopping || !this.sending()) {
+      msg.nak();
+      return this.slots.release(job.webhookId);
     }
+    msg.working();
     const task = this.handle(msg, job.deliveryId).finally(() => {
-      this.slots.release(job.webhookId);
       this.inFlight.delete(task);
+      this.slots.release(job.webhookId);
     });
     this.inFlight.add(task);
   }
@@ -146,7 +165,9 @@ export class DeliveryWorker {
     this.stopping = true;
     this.ready = false;
     this.wake?.();
+    clearInterval(this.progress);
     await this.loop;
+    for (const { msg } of this.slots.takeWaiting()) msg.nak();
     await Promise.allSettled([...this.inFlight]);
     await this.agent.close();
   }

@@ -1,27 +1,55 @@
 // Per-endpoint concurrency cap, so one slow receiver cannot hold every
-// delivery slot of a worker while other endpoints wait.
+// delivery slot of a worker while other endpoints wait. A job over the cap
+// waits in its endpoint's queue (bounded, first in first out) instead of going
+// back to the stream with a delay: a busy endpoint then runs at its cap rather
+// than at one small batch per delay.
 
-export class EndpointSlots {
-  private readonly inUse = new Map<string, number>();
+interface Endpoint<T> {
+  running: number;
+  waiting: T[];
+}
 
-  constructor(private readonly perEndpoint: number) {}
+export class EndpointSlots<T> {
+  private readonly endpoints = new Map<string, Endpoint<T>>();
 
-  tryAcquire(endpoint: string): boolean {
-    const n = this.inUse.get(endpoint) ?? 0;
-    if (n >= this.perEndpoint) return false;
-    this.inUse.set(endpoint, n + 1);
+  constructor(
+    private readonly perEndpoint: number,
+    private readonly maxWaiting: number,
+    private readonly start: (item: T) => void,
+  ) {}
+
+  /** Starts the item now, or queues it behind the endpoint's running ones; false when that queue is full too. */
+  offer(endpoint: string, item: T): boolean {
+    let e = this.endpoints.get(endpoint);
+    if (!e) this.endpoints.set(endpoint, (e = { running: 0, waiting: [] }));
+    if (e.running < this.perEndpoint) {
+      e.running++;
+      this.start(item);
+      return true;
+    }
+    if (e.waiting.length >= this.maxWaiting) return false;
+    e.waiting.push(item);
     return true;
   }
 
+  /** One of the endpoint's items finished: its slot goes to the next waiting one. */
   release(endpoint: string): void {
-    const n = (this.inUse.get(endpoint) ?? 1) - 1;
-    if (n <= 0) this.inUse.delete(endpoint);
-    else this.inUse.set(endpoint, n);
+    const e = this.endpoints.get(endpoint);
+    if (!e) return;
+    const next = e.waiting.shift();
+    if (next !== undefined) return this.start(next);
+    if (--e.running <= 0) this.endpoints.delete(endpoint);
   }
 
-  get total(): number {
-    let sum = 0;
-    for (const n of this.inUse.values()) sum += n;
-    return sum;
+  /** Every queued item, oldest first per endpoint. */
+  *waiting(): Iterable<T> {
+    for (const e of this.endpoints.values()) yield* e.waiting;
+  }
+
+  /** Empties every queue and returns what was in them. */
+  takeWaiting(): T[] {
+    const taken = [...this.waiting()];
+    for (const e of this.endpoints.values()) e.waiting = [];
+    return taken;
   }
 }
