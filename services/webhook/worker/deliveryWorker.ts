@@ -118,7 +118,6 @@ export class DeliveryWorker {
       msg.nak();
       return this.slots.release(job.webhookId);
     }
-    msg.working();
     const task = this.handle(msg, job.deliveryId).finally(() => {
       this.inFlight.delete(task);
       this.slots.release(job.webhookId);
