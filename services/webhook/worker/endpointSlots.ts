@@ -2,7 +2,8 @@
 // delivery slot of a worker while other endpoints wait. A job over the cap
 // waits in its endpoint's queue (bounded, first in first out) instead of going
 // back to the stream with a delay: a busy endpoint then runs at its cap rather
-// than at one small batch per delay.
+// than at one small batch per delay. The worker pulls while no queue is more
+// than half full, so a fast endpoint's queue refills without turning jobs away.
 
 interface Endpoint<T> {
   running: number;
@@ -11,6 +12,8 @@ interface Endpoint<T> {
 
 export class EndpointSlots<T> {
   private readonly endpoints = new Map<string, Endpoint<T>>();
+  private crowded = 0;
+  private roomWaiters: (() => void)[] = [];
 
   constructor(
     private readonly perEndpoint: number,
@@ -29,6 +32,7 @@ export class EndpointSlots<T> {
     }
     if (e.waiting.length >= this.maxWaiting) return false;
     e.waiting.push(item);
+    if (e.waiting.length === this.half + 1) this.crowded++;
     return true;
   }
 
@@ -37,8 +41,18 @@ export class EndpointSlots<T> {
     const e = this.endpoints.get(endpoint);
     if (!e) return;
     const next = e.waiting.shift();
-    if (next !== undefined) return this.start(next);
-    if (--e.running <= 0) this.endpoints.delete(endpoint);
+    if (next === undefined) {
+      if (--e.running <= 0) this.endpoints.delete(endpoint);
+      return;
+    }
+    if (e.waiting.length === this.half) this.uncrowd(1);
+    this.start(next);
+  }
+
+  /** Resolves once no endpoint's queue is more than half full. */
+  room(): Promise<void> {
+    if (this.crowded === 0) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   /** Every queued item, oldest first per endpoint. */
@@ -50,6 +64,19 @@ export class EndpointSlots<T> {
   takeWaiting(): T[] {
     const taken = [...this.waiting()];
     for (const e of this.endpoints.values()) e.waiting = [];
+    this.uncrowd(this.crowded);
     return taken;
+  }
+
+  private get half(): number {
+    return Math.floor(this.maxWaiting / 2);
+  }
+
+  private uncrowd(n: number): void {
+    this.crowded -= n;
+    if (this.crowded > 0) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 }
