@@ -79,7 +79,7 @@ export class DeliveryWorker {
   start(consumer: Consumer): void {
     this.ready = true;
     this.loop = this.pull(consumer);
-    // Jobs queued behind their endpoint's cap keep their lease until their turn.
+    // Jobs queued behind their endpoint's cap keep their JetStream ack-wait until their turn.
     this.progress = setInterval(() => {
       for (const { msg } of this.slots.waiting()) msg.working();
     }, ackWaitMs(this.deps.config) / 3);
@@ -100,7 +100,7 @@ export class DeliveryWorker {
         continue;
       }
       // While an endpoint's queue is crowded, pulling more would mostly turn its jobs away; others wait at most the busy delay.
-      await Promise.race([this.slots.room(), new Promise((r) => setTimeout(r, endpointBusyDelayMs))]);
+      if (this.slots.crowded) await Promise.race([this.slots.room(), new Promise((r) => setTimeout(r, endpointBusyDelayMs))]);
       try {
         const messages = await consumer.fetch({ max_messages: this.fetchBatch, expires: fetchExpiresMs });
         for await (const msg of messages) this.accept(msg);

@@ -12,7 +12,7 @@ interface Endpoint<T> {
 
 export class EndpointSlots<T> {
   private readonly endpoints = new Map<string, Endpoint<T>>();
-  private crowded = 0;
+  private crowdedCount = 0;
   private roomWaiters: (() => void)[] = [];
 
   constructor(
@@ -32,7 +32,7 @@ export class EndpointSlots<T> {
     }
     if (e.waiting.length >= this.maxWaiting) return false;
     e.waiting.push(item);
-    if (e.waiting.length === this.half + 1) this.crowded++;
+    if (e.waiting.length === this.half + 1) this.crowdedCount++;
     return true;
   }
 
@@ -49,9 +49,14 @@ export class EndpointSlots<T> {
     this.start(next);
   }
 
+  /** Whether some endpoint's queue is more than half full. */
+  get crowded(): boolean {
+    return this.crowdedCount > 0;
+  }
+
   /** Resolves once no endpoint's queue is more than half full. */
   room(): Promise<void> {
-    if (this.crowded === 0) return Promise.resolve();
+    if (this.crowdedCount === 0) return Promise.resolve();
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
@@ -64,7 +69,7 @@ export class EndpointSlots<T> {
   takeWaiting(): T[] {
     const taken = [...this.waiting()];
     for (const e of this.endpoints.values()) e.waiting = [];
-    this.uncrowd(this.crowded);
+    this.uncrowd(this.crowdedCount);
     return taken;
   }
 
@@ -73,8 +78,8 @@ export class EndpointSlots<T> {
   }
 
   private uncrowd(n: number): void {
-    this.crowded -= n;
-    if (this.crowded > 0) return;
+    this.crowdedCount -= n;
+    if (this.crowdedCount > 0) return;
     const waiters = this.roomWaiters;
     this.roomWaiters = [];
     for (const resolve of waiters) resolve();
