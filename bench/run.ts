@@ -11,10 +11,10 @@ import { rateLimitSection } from "./rateLimit.js";
 import type { BenchSettings, Section } from "./section.js";
 import { transcodingSection } from "./transcoding.js";
 import { usageRecordsSection } from "./usageRecords.js";
+import { webhooksSection } from "./webhooks.js";
 
-// In run order; a section is one module exporting a Section (a webhook
-// deliveries section joins this list with the webhooks work).
-const sections: Section[] = [gatewaySection, transcodingSection, usageRecordsSection, rateLimitSection, memorySection];
+// In run order; a section is one module exporting a Section.
+const sections: Section[] = [gatewaySection, transcodingSection, usageRecordsSection, rateLimitSection, webhooksSection, memorySection];
 
 function setting(name: string, fallback: number, min: number): number {
   const value = Number(process.env[name] ?? fallback);

@@ -25,3 +25,9 @@ export function table(header: string[], rows: string[][]): string {
 
 /** "✅ met" or "❌ missed" for a goal. */
 export const verdict = (met: boolean) => (met ? "met" : "**missed**");
+
+/** The p-th percentile (0–100) of some values, nearest rank. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}

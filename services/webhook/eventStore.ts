@@ -3,6 +3,7 @@
 // so an accepted event is never lost even while NATS is down.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { and, count, desc, eq, gt, ne, sql } from "drizzle-orm";
+import { Batcher } from "./batcher.js";
 import type { DeliveryJob } from "./deliveryJobs.js";
 import { newId } from "./ids.js";
 import { deliveries, events, replayRejections, subscriptions } from "./schema.js";
@@ -29,15 +30,24 @@ export interface Published {
   deliveries: DeliveryRow[];
 }
 
+// Events per group commit, and delivery rows per INSERT (Postgres allows 65,535 parameters a statement).
+const maxGroupCommit = 100;
+const deliveriesPerStatement = 1000;
+
 export function jobOf(row: Pick<DeliveryRow, "id" | "subscriptionId" | "generation">): DeliveryJob {
   return { deliveryId: row.id, webhookId: row.subscriptionId, generation: row.generation };
 }
 
 /** Stores an event and its deliveries inside the caller's transaction. */
 export async function insertEvent(tx: WebhookDb, input: NewEvent, fanOut: FanOut): Promise<{ event: EventRow; deliveries: DeliveryRow[] }> {
-  const [event] = await tx
+  return (await insertEvents(tx, [input], fanOut))[0]!;
+}
+
+/** Stores events and their deliveries inside the caller's transaction: one statement for the events, one for the subscriptions, one for the deliveries. */
+async function insertEvents(tx: WebhookDb, inputs: NewEvent[], fanOut: FanOut): Promise<{ event: EventRow; deliveries: DeliveryRow[] }[]> {
+  const eventRows = await tx
     .insert(events)
-    .values({ id: newId("evt"), type: input.type, data: input.data, idempotencyKey: input.idempotencyKey || null })
+    .values(inputs.map((input) => ({ id: newId("evt"), type: input.type, data: input.data, idempotencyKey: input.idempotencyKey || null })))
     .returning();
   const targets =
     fanOut.kind === "one"
@@ -47,26 +57,41 @@ export async function insertEvent(tx: WebhookDb, input: NewEvent, fanOut: FanOut
             .select({ id: subscriptions.id, eventTypes: subscriptions.eventTypes })
             .from(subscriptions)
             .where(and(eq(subscriptions.ownerKeyId, fanOut.owner), ne(subscriptions.id, fanOut.exceptId), eq(subscriptions.enabled, true)))
-        : (
-            await tx.select({ id: subscriptions.id, eventTypes: subscriptions.eventTypes }).from(subscriptions).where(eq(subscriptions.enabled, true))
-          ).filter((s) => matchesEventType(s.eventTypes, input.type));
-  if (targets.length === 0) return { event: event!, deliveries: [] };
+        : await tx.select({ id: subscriptions.id, eventTypes: subscriptions.eventTypes }).from(subscriptions).where(eq(subscriptions.enabled, true));
   const now = new Date();
-  const rows = await tx
-    .insert(deliveries)
-    .values(targets.map((t) => ({ id: newId("dlv"), eventId: event!.id, subscriptionId: t.id, status: "pending", nextAttemptAt: now })))
-    .returning();
-  return { event: event!, deliveries: rows };
+  const wanted = eventRows.flatMap((event) =>
+    targets
+      .filter((t) => fanOut.kind !== "matching" || matchesEventType(t.eventTypes, event.type))
+      .map((t) => ({ id: newId("dlv"), eventId: event.id, subscriptionId: t.id, status: "pending", nextAttemptAt: now })),
+  );
+  const byEvent = new Map<string, DeliveryRow[]>(eventRows.map((event) => [event.id, []]));
+  for (let i = 0; i < wanted.length; i += deliveriesPerStatement) {
+    for (const row of await tx.insert(deliveries).values(wanted.slice(i, i + deliveriesPerStatement)).returning()) byEvent.get(row.eventId)!.push(row);
+  }
+  return eventRows.map((event) => ({ event, deliveries: byEvent.get(event.id)! }));
 }
 
 export class EventStore {
+  // Group commit for the hot path, plain events to matching subscriptions: one
+  // transaction per batch instead of one per event.
+  private readonly plain: Batcher<NewEvent, Published>;
+
   constructor(
     private readonly db: WebhookDb,
     private readonly replayWindowSeconds: number,
-  ) {}
+  ) {
+    this.plain = new Batcher<NewEvent, Published>(
+      (inputs) =>
+        this.db.transaction(async (tx) =>
+          (await insertEvents(tx, inputs, { kind: "matching" })).map((stored) => ({ ...stored, replayed: false, deliveryCount: stored.deliveries.length })),
+        ),
+      maxGroupCommit,
+    );
+  }
 
   /** Publishes, or returns the original event when the idempotency key was used within the replay window. */
   publish(input: NewEvent, fanOut: FanOut = { kind: "matching" }): Promise<Published> {
+    if (!input.idempotencyKey && fanOut.kind === "matching") return this.plain.add(input);
     return this.db.transaction(async (tx) => {
       if (input.idempotencyKey) {
         // Serialises publishers of the same key so exactly one of them creates the event.

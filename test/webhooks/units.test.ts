@@ -1,10 +1,11 @@
 // Unit tests of the pure parts: retry schedule, Retry-After, address ranges,
 // event-type matching, signatures (checked by the standardwebhooks package),
-// group commit and the job codec.
+// group commit, the job codec and the per-endpoint slots.
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { Batcher } from "../../services/webhook/batcher.js";
 import { decodeJob, encodeJob, jobMessageId } from "../../services/webhook/deliveryJobs.js";
+import { EndpointSlots } from "../../services/webhook/worker/endpointSlots.js";
 import { parseRetryAfter, retryDelayMs } from "../../services/webhook/retryPolicy.js";
 import { newSigningSecret, signatureHeader } from "../../services/webhook/signature.js";
 import { isPublicAddress } from "../../services/webhook/urlGuard.js";
@@ -94,4 +95,32 @@ it("job codec round-trips and refuses garbage; message ids change with the gener
   expect(decodeJob(JSON.stringify({ d: 1 }))).toBeUndefined();
   expect(jobMessageId({ ...job, generation: 0 })).toBe("dlv_1");
   expect(jobMessageId(job)).toBe("dlv_1.2");
+});
+
+describe("EndpointSlots", () => {
+  it("runs up to the cap per endpoint, queues up to the bound, refuses beyond it, and hands a freed slot to the oldest waiter", () => {
+    const started: string[] = [];
+    const slots = new EndpointSlots<string>(2, 2, (item) => started.push(item));
+    expect(["a1", "a2", "a3", "a4", "a5"].map((item) => slots.offer("a", item))).toEqual([true, true, true, true, false]);
+    expect(slots.offer("b", "b1")).toBe(true);
+    expect(started).toEqual(["a1", "a2", "b1"]);
+    expect([...slots.waiting()]).toEqual(["a3", "a4"]);
+    slots.release("a");
+    expect(started).toEqual(["a1", "a2", "b1", "a3"]);
+    expect(slots.takeWaiting()).toEqual(["a4"]);
+    expect([...slots.waiting()]).toEqual([]);
+  });
+
+  it("reports room only once no queue is more than half full", async () => {
+    const slots = new EndpointSlots<number>(1, 4, () => {});
+    for (let i = 0; i < 5; i++) slots.offer("a", i);
+    let roomy = false;
+    const room = slots.room().then(() => (roomy = true));
+    slots.release("a");
+    await Promise.resolve();
+    expect(roomy).toBe(false);
+    slots.release("a");
+    await room;
+    expect(roomy).toBe(true);
+  });
 });

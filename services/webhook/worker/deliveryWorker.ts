@@ -10,18 +10,31 @@ import type { MeshConfig } from "../../shared/config.js";
 import type { Logger } from "../../shared/logger.js";
 import type { RuntimeFlags } from "../../shared/runtimeFlags.js";
 import { Batcher } from "../batcher.js";
-import { decodeJob, deliveryStreamName, workerConsumerName } from "../deliveryJobs.js";
+import { ackWaitMs, decodeJob, deliveryStreamName, workerConsumerName, type DeliveryJob } from "../deliveryJobs.js";
 import { EndpointSlots } from "./endpointSlots.js";
 import { createDeliveryAgent, sendAttempt, type SendOptions } from "./sendAttempt.js";
 import type { WorkerMetrics } from "./workerMetrics.js";
 
-const fetchBatch = 128;
 const fetchExpiresMs = 1000;
-// A job whose endpoint is at its cap comes back after this, instead of holding a slot.
+// Jobs that may wait in a worker per endpoint slot; beyond that a job comes
+// back from the stream after the delay, so one busy endpoint cannot hold every
+// unacknowledged job while other endpoints' jobs wait behind them. A pull asks
+// for half a queue, so it fits into any queue that is at most half full.
+const waitingPerSlot = 8;
+// Jobs claimed ahead per endpoint slot, so claims go in batches larger than the
+// cap while earlier jobs are being sent. A claimed job waits for a send slot at
+// most until its lease could run out during the attempt; then it goes back.
+const claimAheadPerSlot = 4;
+const leaseMarginMs = 1000;
 const endpointBusyDelayMs = 250;
 // When the WebhookService cannot be reached, the job comes back after this.
 const serviceDownDelayMs = 1000;
 const recordTries = 3;
+
+interface QueuedJob {
+  msg: JsMsg;
+  job: DeliveryJob;
+}
 
 export interface DeliveryWorkerDeps {
   js: JetStreamClient;
@@ -33,7 +46,10 @@ export interface DeliveryWorkerDeps {
 }
 
 export class DeliveryWorker {
-  private readonly slots: EndpointSlots;
+  private readonly slots: EndpointSlots<QueuedJob>;
+  private readonly senders: EndpointSlots<() => void>;
+  private readonly fetchBatch: number;
+  private readonly latestSendMs: number;
   private readonly sendOptions: SendOptions;
   private readonly agent;
   private readonly claims: Batcher<string, ClaimedDelivery>;
@@ -42,11 +58,15 @@ export class DeliveryWorker {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private progress: NodeJS.Timeout | undefined;
   ready = false;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     const w = deps.config.webhooks;
-    this.slots = new EndpointSlots(w.endpointConcurrency);
+    this.slots = new EndpointSlots(w.endpointConcurrency * claimAheadPerSlot, w.endpointConcurrency * waitingPerSlot, (queued) => this.begin(queued));
+    this.senders = new EndpointSlots(w.endpointConcurrency, Infinity, (go) => go());
+    this.latestSendMs = ackWaitMs(deps.config) - w.attemptTimeoutSeconds * 1000 - leaseMarginMs;
+    this.fetchBatch = Math.max(1, (w.endpointConcurrency * waitingPerSlot) / 2);
     this.sendOptions = { timeoutMs: w.attemptTimeoutSeconds * 1000, allowPrivateUrls: w.allowPrivateUrls, perEndpointConnections: w.endpointConcurrency };
     this.agent = createDeliveryAgent(this.sendOptions);
     this.claims = new Batcher(async (ids) => (await deps.client.claimDeliveries({ ids })).deliveries, 500);
@@ -59,6 +79,10 @@ export class DeliveryWorker {
   start(consumer: Consumer): void {
     this.ready = true;
     this.loop = this.pull(consumer);
+    // Jobs queued behind their endpoint's cap keep their JetStream ack-wait until their turn.
+    this.progress = setInterval(() => {
+      for (const { msg } of this.slots.waiting()) msg.working();
+    }, ackWaitMs(this.deps.config) / 3);
   }
 
   private sending(): boolean {
@@ -75,8 +99,10 @@ export class DeliveryWorker {
         });
         continue;
       }
+      // While an endpoint's queue is crowded, pulling more would mostly turn its jobs away; others wait at most the busy delay.
+      if (this.slots.crowded) await Promise.race([this.slots.room(), new Promise((r) => setTimeout(r, endpointBusyDelayMs))]);
       try {
-        const messages = await consumer.fetch({ max_messages: fetchBatch, expires: fetchExpiresMs });
+        const messages = await consumer.fetch({ max_messages: this.fetchBatch, expires: fetchExpiresMs });
         for await (const msg of messages) this.accept(msg);
       } catch (err) {
         this.deps.logger.warn({ err: (err as Error).message }, "fetching delivery jobs failed; retrying");
@@ -96,21 +122,27 @@ export class DeliveryWorker {
       msg.nak();
       return;
     }
-    if (!this.slots.tryAcquire(job.webhookId)) {
-      msg.nak(endpointBusyDelayMs);
-      return;
+    if (!this.slots.offer(job.webhookId, { msg, job })) msg.nak(endpointBusyDelayMs);
+  }
+
+  /** The job is admitted for its endpoint (at once, or after waiting in its endpoint's queue). */
+  private begin({ msg, job }: QueuedJob): void {
+    if (this.stopping || !this.sending()) {
+      msg.nak();
+      return this.slots.release(job.webhookId);
     }
-    const task = this.handle(msg, job.deliveryId).finally(() => {
-      this.slots.release(job.webhookId);
+    const task = this.handle(msg, job).finally(() => {
       this.inFlight.delete(task);
+      this.slots.release(job.webhookId);
     });
     this.inFlight.add(task);
   }
 
-  private async handle(msg: JsMsg, deliveryId: string): Promise<void> {
+  private async handle(msg: JsMsg, job: DeliveryJob): Promise<void> {
+    const claimStarted = Date.now();
     let claimed: ClaimedDelivery;
     try {
-      claimed = await this.claims.add(deliveryId);
+      claimed = await this.claims.add(job.deliveryId);
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, "claiming deliveries failed");
       msg.nak(serviceDownDelayMs);
@@ -119,6 +151,17 @@ export class DeliveryWorker {
     if (claimed.outcome === ClaimOutcome.DEFER) return msg.nak(Number(claimed.deferMs));
     if (claimed.outcome !== ClaimOutcome.SEND) return msg.ack();
 
+    await new Promise<void>((go) => this.senders.offer(job.webhookId, go));
+    try {
+      // Sent and recorded only within the claim's lease, so no other worker can be sending it too.
+      if (Date.now() - claimStarted > this.latestSendMs) return msg.nak();
+      await this.attempt(msg, claimed);
+    } finally {
+      this.senders.release(job.webhookId);
+    }
+  }
+
+  private async attempt(msg: JsMsg, claimed: ClaimedDelivery): Promise<void> {
     // The attempt gets the whole ack-wait, however long the job waited for its claim.
     msg.working();
     const result = await sendAttempt(this.agent, claimed, this.sendOptions);
@@ -146,7 +189,9 @@ export class DeliveryWorker {
     this.stopping = true;
     this.ready = false;
     this.wake?.();
+    clearInterval(this.progress);
     await this.loop;
+    for (const { msg } of this.slots.takeWaiting()) msg.nak();
     await Promise.allSettled([...this.inFlight]);
     await this.agent.close();
   }

@@ -1,27 +1,87 @@
 // Per-endpoint concurrency cap, so one slow receiver cannot hold every
-// delivery slot of a worker while other endpoints wait.
+// delivery slot of a worker while other endpoints wait. A job over the cap
+// waits in its endpoint's queue (bounded, first in first out) instead of going
+// back to the stream with a delay: a busy endpoint then runs at its cap rather
+// than at one small batch per delay. The worker pulls while no queue is more
+// than half full, so a fast endpoint's queue refills without turning jobs away.
 
-export class EndpointSlots {
-  private readonly inUse = new Map<string, number>();
+interface Endpoint<T> {
+  running: number;
+  waiting: T[];
+}
 
-  constructor(private readonly perEndpoint: number) {}
+export class EndpointSlots<T> {
+  private readonly endpoints = new Map<string, Endpoint<T>>();
+  private crowdedCount = 0;
+  private roomWaiters: (() => void)[] = [];
 
-  tryAcquire(endpoint: string): boolean {
-    const n = this.inUse.get(endpoint) ?? 0;
-    if (n >= this.perEndpoint) return false;
-    this.inUse.set(endpoint, n + 1);
+  constructor(
+    private readonly perEndpoint: number,
+    private readonly maxWaiting: number,
+    private readonly start: (item: T) => void,
+  ) {}
+
+  /** Starts the item now, or queues it behind the endpoint's running ones; false when that queue is full too. */
+  offer(endpoint: string, item: T): boolean {
+    let e = this.endpoints.get(endpoint);
+    if (!e) this.endpoints.set(endpoint, (e = { running: 0, waiting: [] }));
+    if (e.running < this.perEndpoint) {
+      e.running++;
+      this.start(item);
+      return true;
+    }
+    if (e.waiting.length >= this.maxWaiting) return false;
+    e.waiting.push(item);
+    if (e.waiting.length === this.half + 1) this.crowdedCount++;
     return true;
   }
 
+  /** One of the endpoint's items finished: its slot goes to the next waiting one. */
   release(endpoint: string): void {
-    const n = (this.inUse.get(endpoint) ?? 1) - 1;
-    if (n <= 0) this.inUse.delete(endpoint);
-    else this.inUse.set(endpoint, n);
+    const e = this.endpoints.get(endpoint);
+    if (!e) return;
+    const next = e.waiting.shift();
+    if (next === undefined) {
+      if (--e.running <= 0) this.endpoints.delete(endpoint);
+      return;
+    }
+    if (e.waiting.length === this.half) this.uncrowd(1);
+    this.start(next);
   }
 
-  get total(): number {
-    let sum = 0;
-    for (const n of this.inUse.values()) sum += n;
-    return sum;
+  /** Whether some endpoint's queue is more than half full. */
+  get crowded(): boolean {
+    return this.crowdedCount > 0;
+  }
+
+  /** Resolves once no endpoint's queue is more than half full. */
+  room(): Promise<void> {
+    if (this.crowdedCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Every queued item, oldest first per endpoint. */
+  *waiting(): Iterable<T> {
+    for (const e of this.endpoints.values()) yield* e.waiting;
+  }
+
+  /** Empties every queue and returns what was in them. */
+  takeWaiting(): T[] {
+    const taken = [...this.waiting()];
+    for (const e of this.endpoints.values()) e.waiting = [];
+    this.uncrowd(this.crowdedCount);
+    return taken;
+  }
+
+  private get half(): number {
+    return Math.floor(this.maxWaiting / 2);
+  }
+
+  private uncrowd(n: number): void {
+    this.crowdedCount -= n;
+    if (this.crowdedCount > 0) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 }

@@ -1,0 +1,145 @@
+// Webhook deliveries end to end — PublishEvent → outbox → JetStream → worker →
+// receiver → recorded — against the raw pipeline (JetStream publish, pull
+// consume, undici POST, ack) to the same receiver, taking turns in one run;
+// then event-to-delivery latency at a fixed 200 events/s, measured at the
+// receiver from the publisher's `data.sentAt`.
+import { WebhookService } from "../gen/onering/v1/webhook_pb.js";
+import { createInternalClient } from "../services/shared/internalClient.js";
+import { startMesh } from "../test/harness/mesh.js";
+import { asOwner } from "../test/webhooks/webhookClient.js";
+import { startChildServer } from "./childServer.js";
+import { startRawPipeline } from "./rawDeliveryPipeline.js";
+import type { Section } from "./section.js";
+import { formatSpread, percentile, spread, table, verdict } from "./stats.js";
+
+// Concurrent publishers in the throughput runs, for both pipelines.
+const publishers = 50;
+const fixedRate = 200;
+const drainDeadlineMs = 60_000;
+const warmupSeconds = 1;
+const eventType = "bench.delivery";
+
+const now = () => performance.timeOrigin + performance.now();
+
+interface Arrivals {
+  count: number;
+  lastArrival: number;
+  latencies: number[];
+}
+
+type Publish = (sentAt: number) => Promise<unknown>;
+
+function receiverStats(statsUrl: string) {
+  return {
+    reset: async () => void (await fetch(statsUrl, { method: "DELETE" })),
+    read: async () => (await (await fetch(statsUrl)).json()) as Arrivals,
+  };
+}
+
+/** Waits until `expected` distinct deliveries arrived; fails after the drain deadline, so a lost delivery cannot pass. */
+async function drained(stats: ReturnType<typeof receiverStats>, expected: number): Promise<Arrivals> {
+  const deadline = Date.now() + drainDeadlineMs;
+  for (;;) {
+    const arrivals = await stats.read();
+    if (arrivals.count >= expected) return arrivals;
+    if (Date.now() > deadline) throw new Error(`only ${arrivals.count} of ${expected} deliveries arrived`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Closed loop: `publishers` callers publish for `seconds`; deliveries/s from the first publish to the last arrival. */
+async function throughput(publish: Publish, stats: ReturnType<typeof receiverStats>, seconds: number): Promise<number> {
+  await stats.reset();
+  const started = now();
+  const until = started + seconds * 1000;
+  let published = 0;
+  await Promise.all(
+    Array.from({ length: publishers }, async () => {
+      while (now() < until) {
+        await publish(now());
+        published++;
+      }
+    }),
+  );
+  const arrivals = await drained(stats, published);
+  return (published / (arrivals.lastArrival - started)) * 1000;
+}
+
+/** Open loop at `fixedRate` events/s for `seconds`: latency percentiles of the arrivals, ms. */
+async function latency(publish: Publish, stats: ReturnType<typeof receiverStats>, seconds: number): Promise<{ p50: number; p90: number; p99: number }> {
+  await stats.reset();
+  const count = fixedRate * seconds;
+  const started = now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = started + (i * 1000) / fixedRate;
+    const wait = due - now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    sends.push(publish(now()));
+  }
+  await Promise.all(sends);
+  const { latencies } = await drained(stats, count);
+  return { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99) };
+}
+
+export const webhooksSection: Section = {
+  name: "webhooks",
+  title: "Webhooks: end-to-end deliveries vs a raw JetStream + undici pipeline",
+  async run(settings) {
+    const mesh = await startMesh({ only: ["webhook", "webhook-worker"], env: { LOG_LEVEL: "warn", ONERING_WEBHOOKS_ALLOW_PRIVATE_URLS: "1" } });
+    const receiver = await startChildServer("bench/webhookReceiver.ts");
+    const receiverUrl = `http://127.0.0.1:${receiver.ports.receiver}`;
+    const stats = receiverStats(`${receiverUrl}/stats`);
+    const raw = await startRawPipeline(mesh.natsUrl, mesh.natsPrefix, `${receiverUrl}/raw`, Number(mesh.env.ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY ?? 10));
+    try {
+      const client = createInternalClient(WebhookService, { baseUrl: mesh.url("webhook"), internalToken: mesh.internalToken, timeoutMs: 30_000 });
+      await client.createWebhook({ url: `${receiverUrl}/mesh`, eventTypes: [eventType] }, asOwner("bench"));
+      const pipelines: [string, Publish][] = [
+        ["OneRing (PublishEvent → worker → receiver)", (sentAt) => client.publishEvent({ type: eventType, data: { sentAt } })],
+        ["raw JetStream + undici", (sentAt) => raw.publish(JSON.stringify({ type: eventType, timestamp: new Date().toISOString(), data: { sentAt } }))],
+      ];
+
+      for (const [, publish] of pipelines) await throughput(publish, stats, warmupSeconds);
+      const rates = pipelines.map(() => [] as number[]);
+      for (let round = 0; round < settings.runs; round++) {
+        for (const [i, [, publish]] of pipelines.entries()) rates[i].push(await throughput(publish, stats, settings.seconds));
+      }
+      const ratios = spread(rates[0].map((r, i) => r / rates[1][i]));
+
+      const latencies = pipelines.map(() => [] as { p50: number; p90: number; p99: number }[]);
+      for (let round = 0; round < settings.runs; round++) {
+        for (const [i, [, publish]] of pipelines.entries()) latencies[i].push(await latency(publish, stats, settings.seconds));
+      }
+      const p90 = spread(latencies[0].map((l) => l.p90));
+
+      return [
+        `Processes: WebhookService (Postgres, outbox relay) and the delivery worker, default settings; the receiver (node:http, 204) in its own process; the raw pipeline in the bench process. One subscription; ${publishers} concurrent publishers for ${settings.seconds} s per run, deliveries/s from the first publish to the last arrival (every delivery must arrive), ${settings.runs} rounds taking turns, after a warm-up.`,
+        "",
+        table(
+          ["pipeline", "deliveries/s"],
+          pipelines.map(([name], i) => [name, formatSpread(spread(rates[i]))]),
+        ),
+        "",
+        `- OneRing / raw: **${formatSpread(ratios, 2)}** (goal ≥ 0.5: ${verdict(ratios.median >= 0.5)})`,
+        "",
+        `Event-to-delivery latency at a fixed ${fixedRate} events/s (${settings.seconds} s per run; publish call to arrival at the receiver):`,
+        "",
+        table(
+          ["pipeline", "p50 ms", "p90 ms", "p99 ms"],
+          pipelines.map(([name], i) => [
+            name,
+            formatSpread(spread(latencies[i].map((l) => l.p50)), 1),
+            formatSpread(spread(latencies[i].map((l) => l.p90)), 1),
+            formatSpread(spread(latencies[i].map((l) => l.p99)), 1),
+          ]),
+        ),
+        "",
+        `- OneRing p90 at ${fixedRate} events/s: **${p90.median.toFixed(1)} ms** (goal < 50 ms: ${verdict(p90.median < 50)})`,
+      ].join("\n");
+    } finally {
+      await raw.close();
+      await receiver.stop();
+      await mesh.stop();
+    }
+  },
+};
