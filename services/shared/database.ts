@@ -42,9 +42,14 @@ export async function openStorage<TSchema extends Record<string, unknown>>(optio
     migrationsTable: `${options.schemaName}_migrations`,
   };
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    // A query on a connection the server dropped must fail rather than wait forever:
+    // one stuck transaction would hold up every group commit queued behind it.
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000, query_timeout: 10_000, keepAlive: true });
     // A dropped connection must not kill the process; the pool reconnects on next use.
     pool.on("error", (err) => options.logger.warn({ err: err.message }, "postgres connection lost"));
+    // The pool only watches idle clients; one checked out between two queries of a
+    // transaction reports a dropped connection on itself, and unheard it kills the process.
+    pool.on("connect", (client) => client.on("error", (err) => options.logger.warn({ err: err.message }, "postgres connection lost mid-use")));
     const db = drizzlePg(pool, { schema: options.schema });
     await migratePg(db, migrationConfig);
     options.logger.info({ schema: options.schemaName }, "postgres migrated");
