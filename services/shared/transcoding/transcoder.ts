@@ -54,7 +54,9 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
 
   const fail = (res: AnyResponse, err: unknown, requestId: string) => {
     const { status, body, headers } = errorResponse(err, requestId);
-    if (status >= 500) logger.error({ err, status }, "REST request failed");
+    // A contract error (503 UNAVAILABLE included) is one short line; only an unexpected error carries its stack.
+    if (!(err instanceof ConnectError)) logger.error({ err, status }, "REST request failed");
+    else if (status >= 500) logger.warn({ status, code: body.code, message: body.message }, "REST request failed");
     else logger.debug({ status, code: body.code }, "REST request refused");
     send(res, status, body, headers);
   };
