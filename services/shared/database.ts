@@ -13,6 +13,9 @@ import path from "node:path";
 import pg from "pg";
 import type { Logger } from "./logger.js";
 
+/** Advisory lock id that serialises every service's migrations on one database. */
+const migrationLockId = 7_310_001;
+
 export type Db<TSchema extends Record<string, unknown>> = PgDatabase<PgQueryResultHKT, TSchema>;
 
 export interface Storage<TSchema extends Record<string, unknown>> {
@@ -51,7 +54,16 @@ export async function openStorage<TSchema extends Record<string, unknown>>(optio
     // transaction reports a dropped connection on itself, and unheard it kills the process.
     pool.on("connect", (client) => client.on("error", (err) => options.logger.warn({ err: err.message }, "postgres connection lost mid-use")));
     const db = drizzlePg(pool, { schema: options.schema });
-    await migratePg(db, migrationConfig);
+    // Services sharing a database start together; their migrators would race on
+    // CREATE SCHEMA IF NOT EXISTS "drizzle", which Postgres does not make atomic.
+    const lock = await pool.connect();
+    try {
+      await lock.query("SELECT pg_advisory_lock($1)", [migrationLockId]);
+      await migratePg(db, migrationConfig);
+    } finally {
+      await lock.query("SELECT pg_advisory_unlock($1)", [migrationLockId]).catch(() => undefined);
+      lock.release();
+    }
     options.logger.info({ schema: options.schemaName }, "postgres migrated");
     return {
       db: db as unknown as Db<TSchema>,

@@ -53,3 +53,18 @@ describe.each(["postgres", "pglite"] as const)("migrations on %s", (backend) => 
     // Embedded PGlite start-ups take a while on a loaded 2-core machine.
   }, 180_000);
 });
+
+it("lets every service migrate one fresh database at the same moment", async () => {
+  const database = await createTestDatabase();
+  try {
+    // Twice each service, all at once: the migrators must queue, not race on CREATE SCHEMA.
+    const opened = await Promise.all(
+      [...services, ...services].map((s) =>
+        openStorage({ ...s, migrationsFolder: path.join(repoRoot, "services", s.service, "migrations"), databaseUrl: database.url, dataDir, logger }),
+      ),
+    );
+    await Promise.all(opened.map((storage) => storage.close()));
+  } finally {
+    await database.drop();
+  }
+});
