@@ -131,14 +131,25 @@ export class DeliveryWorker {
       msg.nak();
       return this.slots.release(job.webhookId);
     }
-    const task = this.handle(msg, job).finally(() => {
-      this.inFlight.delete(task);
-      this.slots.release(job.webhookId);
-    });
+    const task = this.handle(msg, job).finally(() => this.inFlight.delete(task));
     this.inFlight.add(task);
   }
 
+  // The endpoint's slots cover claiming and sending only: recording is a batched
+  // round trip of its own, and holding a slot through it would cap an endpoint at
+  // its slots per record latency however fast the receiver answers.
   private async handle(msg: JsMsg, job: DeliveryJob): Promise<void> {
+    let result: AttemptResult | undefined;
+    try {
+      result = await this.claimAndSend(msg, job);
+    } finally {
+      this.slots.release(job.webhookId);
+    }
+    if (result) await this.record(msg, result);
+  }
+
+  /** The attempt's result, or nothing when the job was settled without a send. */
+  private async claimAndSend(msg: JsMsg, job: DeliveryJob): Promise<AttemptResult | undefined> {
     const claimStarted = Date.now();
     let claimed: ClaimedDelivery;
     try {
@@ -148,27 +159,26 @@ export class DeliveryWorker {
       msg.nak(serviceDownDelayMs);
       return;
     }
-    if (claimed.outcome === ClaimOutcome.DEFER) return msg.nak(Number(claimed.deferMs));
-    if (claimed.outcome !== ClaimOutcome.SEND) return msg.ack();
+    if (claimed.outcome === ClaimOutcome.DEFER) return void msg.nak(Number(claimed.deferMs));
+    if (claimed.outcome !== ClaimOutcome.SEND) return void msg.ack();
 
     await new Promise<void>((go) => this.senders.offer(job.webhookId, go));
     try {
       // Sent and recorded only within the claim's lease, so no other worker can be sending it too.
-      if (Date.now() - claimStarted > this.latestSendMs) return msg.nak();
-      await this.attempt(msg, claimed);
+      if (Date.now() - claimStarted > this.latestSendMs) return void msg.nak();
+      // The attempt gets the whole ack-wait, however long the job waited for its claim.
+      msg.working();
+      const result = await sendAttempt(this.agent, claimed, this.sendOptions);
+      const attempt = result.attempt!;
+      this.deps.metrics.observe(attempt.statusCode, attempt.error, Number(attempt.durationMs) / 1000);
+      if (attempt.error) this.deps.logger.info({ delivery: claimed.id, attempt: attempt.number, error: attempt.error }, "delivery attempt failed");
+      return result;
     } finally {
       this.senders.release(job.webhookId);
     }
   }
 
-  private async attempt(msg: JsMsg, claimed: ClaimedDelivery): Promise<void> {
-    // The attempt gets the whole ack-wait, however long the job waited for its claim.
-    msg.working();
-    const result = await sendAttempt(this.agent, claimed, this.sendOptions);
-    const attempt = result.attempt!;
-    this.deps.metrics.observe(attempt.statusCode, attempt.error, Number(attempt.durationMs) / 1000);
-    if (attempt.error) this.deps.logger.info({ delivery: claimed.id, attempt: attempt.number, error: attempt.error }, "delivery attempt failed");
-
+  private async record(msg: JsMsg, result: AttemptResult): Promise<void> {
     for (let tries = 1; ; tries++) {
       try {
         const verdict = await this.records.add(result);
@@ -176,7 +186,7 @@ export class DeliveryWorker {
       } catch (err) {
         if (tries >= recordTries) {
           // The lease expires and the job comes back; at-least-once, never lost.
-          this.deps.logger.warn({ delivery: claimed.id, err: (err as Error).message }, "recording attempt failed");
+          this.deps.logger.warn({ delivery: result.deliveryId, err: (err as Error).message }, "recording attempt failed");
           return msg.nak(serviceDownDelayMs);
         }
         await new Promise((r) => setTimeout(r, serviceDownDelayMs * tries));
