@@ -7,7 +7,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { eq, inArray, sql } from "drizzle-orm";
 import { AttemptVerdictSchema, type AttemptResult, type AttemptVerdict } from "../../gen/onering/v1/webhook_pb.js";
 import type { MeshConfig } from "../shared/config.js";
-import { insertEvent } from "./eventStore.js";
+import { insertEvent, type NewDelivery } from "./eventStore.js";
 import { retryDelayMs } from "./retryPolicy.js";
 import { attempts, deliveries, subscriptions } from "./schema.js";
 import type { DeliveryRow, SubscriptionRow, WebhookDb } from "./webhookDb.js";
@@ -27,7 +27,7 @@ export interface SettledAttempt {
 export interface RecordOutcome {
   verdicts: AttemptVerdict[];
   /** Deliveries created by `endpoint.disabled` events, for the outbox relay. */
-  newDeliveries: DeliveryRow[];
+  newDeliveries: NewDelivery[];
   disabled: { webhookId: string; reason: string }[];
   outcomes: { delivered: number; retried: number; deadLettered: number };
   settled: SettledAttempt[];

@@ -1,13 +1,12 @@
-// Accepting an event: in one transaction the event, one delivery per matching
-// enabled subscription, and those deliveries as outbox rows (enqueued_at unset),
-// so an accepted event is never lost even while NATS is down.
+// Accepting an event: atomically the event, one delivery per matching enabled
+// subscription, and those deliveries as outbox rows (enqueued_at unset), so an
+// accepted event is never lost even while NATS is down.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { and, count, desc, eq, gt, ne, sql } from "drizzle-orm";
 import { Batcher } from "./batcher.js";
 import type { DeliveryJob } from "./deliveryJobs.js";
 import { newId } from "./ids.js";
 import { deliveries, events, replayRejections, subscriptions } from "./schema.js";
-import { matchesEventType } from "./validation.js";
 import type { DeliveryRow, EventRow, WebhookDb } from "./webhookDb.js";
 
 /** Which subscriptions receive the event. */
@@ -23,57 +22,96 @@ export interface NewEvent {
   idempotencyKey?: string;
 }
 
+/** What the outbox relay needs of a new delivery. */
+export type NewDelivery = Pick<DeliveryRow, "id" | "subscriptionId" | "generation">;
+
 export interface Published {
   event: EventRow;
   replayed: boolean;
   deliveryCount: number;
-  deliveries: DeliveryRow[];
+  deliveries: NewDelivery[];
 }
 
-// Events per group commit, and delivery rows per INSERT (Postgres allows 65,535 parameters a statement).
+// Events per group commit.
 const maxGroupCommit = 100;
-const deliveriesPerStatement = 1000;
 
-export function jobOf(row: Pick<DeliveryRow, "id" | "subscriptionId" | "generation">): DeliveryJob {
+export function jobOf(row: NewDelivery): DeliveryJob {
   return { deliveryId: row.id, webhookId: row.subscriptionId, generation: row.generation };
 }
 
 /** Stores an event and its deliveries inside the caller's transaction. */
-export async function insertEvent(tx: WebhookDb, input: NewEvent, fanOut: FanOut): Promise<{ event: EventRow; deliveries: DeliveryRow[] }> {
-  return (await insertEvents(tx, [input], fanOut))[0]!;
+export async function insertEvent(tx: WebhookDb, input: NewEvent, fanOut: FanOut): Promise<{ event: EventRow; deliveries: NewDelivery[] }> {
+  return (fanOut.kind === "matching" ? await insertMatching(tx, [input]) : await insertTargeted(tx, input, fanOut))[0]!;
 }
 
-/** Stores events and their deliveries inside the caller's transaction: one statement for the events, one for the subscriptions, one for the deliveries. */
-async function insertEvents(tx: WebhookDb, inputs: NewEvent[], fanOut: FanOut): Promise<{ event: EventRow; deliveries: DeliveryRow[] }[]> {
-  const eventRows = await tx
-    .insert(events)
-    .values(inputs.map((input) => ({ id: newId("evt"), type: input.type, data: input.data, idempotencyKey: input.idempotencyKey || null })))
-    .returning();
-  const targets =
-    fanOut.kind === "one"
-      ? await tx.select({ id: subscriptions.id, eventTypes: subscriptions.eventTypes }).from(subscriptions).where(eq(subscriptions.id, fanOut.subscriptionId))
-      : fanOut.kind === "owner-others"
-        ? await tx
-            .select({ id: subscriptions.id, eventTypes: subscriptions.eventTypes })
-            .from(subscriptions)
-            .where(and(eq(subscriptions.ownerKeyId, fanOut.owner), ne(subscriptions.id, fanOut.exceptId), eq(subscriptions.enabled, true)))
-        : await tx.select({ id: subscriptions.id, eventTypes: subscriptions.eventTypes }).from(subscriptions).where(eq(subscriptions.enabled, true));
-  const now = new Date();
-  const wanted = eventRows.flatMap((event) =>
-    targets
-      .filter((t) => fanOut.kind !== "matching" || matchesEventType(t.eventTypes, event.type))
-      .map((t) => ({ id: newId("dlv"), eventId: event.id, subscriptionId: t.id, status: "pending", nextAttemptAt: now })),
-  );
-  const byEvent = new Map<string, DeliveryRow[]>(eventRows.map((event) => [event.id, []]));
-  for (let i = 0; i < wanted.length; i += deliveriesPerStatement) {
-    for (const row of await tx.insert(deliveries).values(wanted.slice(i, i + deliveriesPerStatement)).returning()) byEvent.get(row.eventId)!.push(row);
+/**
+ * Stores events and a delivery for every enabled subscription whose filters
+ * match (exact, or `prefix.*`) in one statement: atomic without a transaction
+ * of its own, and one round trip for a whole group commit.
+ */
+async function insertMatching(db: WebhookDb, inputs: NewEvent[]): Promise<{ event: EventRow; deliveries: NewDelivery[] }[]> {
+  const batch = inputs.map((input) => ({ id: newId("evt"), type: input.type, data: input.data, idempotency_key: input.idempotencyKey || null }));
+  const result = (await db.execute(sql`
+    with batch as (
+      select e->>'id' as id, e->>'type' as type, e->'data' as data, e->>'idempotency_key' as idempotency_key
+      from jsonb_array_elements(${JSON.stringify(batch)}::jsonb) as e
+    ), new_events as (
+      insert into ${events} (id, type, data, idempotency_key)
+      select id, type, data, idempotency_key from batch
+      returning id, created_at
+    ), new_deliveries as (
+      insert into ${deliveries} (id, event_id, subscription_id, status, next_attempt_at)
+      select 'dlv_' || replace(gen_random_uuid()::text, '-', ''), b.id, s.id, 'pending', now()
+      from batch b join ${subscriptions} s on s.enabled and exists (
+        select from jsonb_array_elements_text(s.event_types) as f(filter)
+        where f.filter = b.type or (right(f.filter, 2) = '.*' and starts_with(b.type, left(f.filter, -1))))
+      returning id, event_id, subscription_id
+    )
+    select id as event_id, null as delivery_id, null as subscription_id, (extract(epoch from created_at) * 1000)::float8 as created_ms from new_events
+    union all
+    select event_id, id, subscription_id, null from new_deliveries`)) as unknown as {
+    rows: { event_id: string; delivery_id: string | null; subscription_id: string | null; created_ms: number | null }[];
+  };
+  const stored = new Map(batch.map((e) => [e.id, { createdAt: new Date(0), deliveries: [] as NewDelivery[] }]));
+  for (const row of result.rows) {
+    const event = stored.get(row.event_id)!;
+    if (row.delivery_id === null) event.createdAt = new Date(Number(row.created_ms));
+    else event.deliveries.push({ id: row.delivery_id, subscriptionId: row.subscription_id!, generation: 0 });
   }
-  return eventRows.map((event) => ({ event, deliveries: byEvent.get(event.id)! }));
+  return batch.map((e) => {
+    const { createdAt, deliveries: created } = stored.get(e.id)!;
+    return { event: { id: e.id, type: e.type, data: e.data, idempotencyKey: e.idempotency_key, createdAt }, deliveries: created };
+  });
+}
+
+/** Stores an event with a delivery to chosen subscriptions: one, or an owner's others. */
+async function insertTargeted(
+  tx: WebhookDb,
+  input: NewEvent,
+  fanOut: Exclude<FanOut, { kind: "matching" }>,
+): Promise<{ event: EventRow; deliveries: NewDelivery[] }[]> {
+  const [event] = await tx.insert(events).values({ id: newId("evt"), type: input.type, data: input.data, idempotencyKey: input.idempotencyKey || null }).returning();
+  const targets = await tx
+    .select({ id: subscriptions.id })
+    .from(subscriptions)
+    .where(
+      fanOut.kind === "one"
+        ? eq(subscriptions.id, fanOut.subscriptionId)
+        : and(eq(subscriptions.ownerKeyId, fanOut.owner), ne(subscriptions.id, fanOut.exceptId), eq(subscriptions.enabled, true)),
+    );
+  const created =
+    targets.length === 0
+      ? []
+      : await tx
+          .insert(deliveries)
+          .values(targets.map((t) => ({ id: newId("dlv"), eventId: event!.id, subscriptionId: t.id, status: "pending", nextAttemptAt: new Date() })))
+          .returning({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation });
+  return [{ event: event!, deliveries: created }];
 }
 
 export class EventStore {
   // Group commit for the hot path, plain events to matching subscriptions: one
-  // transaction per batch instead of one per event.
+  // statement per batch instead of a transaction per event.
   private readonly plain: Batcher<NewEvent, Published>;
 
   constructor(
@@ -81,10 +119,7 @@ export class EventStore {
     private readonly replayWindowSeconds: number,
   ) {
     this.plain = new Batcher<NewEvent, Published>(
-      (inputs) =>
-        this.db.transaction(async (tx) =>
-          (await insertEvents(tx, inputs, { kind: "matching" })).map((stored) => ({ ...stored, replayed: false, deliveryCount: stored.deliveries.length })),
-        ),
+      async (inputs) => (await insertMatching(this.db, inputs)).map((stored) => ({ ...stored, replayed: false, deliveryCount: stored.deliveries.length })),
       maxGroupCommit,
     );
   }

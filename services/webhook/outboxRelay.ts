@@ -8,8 +8,7 @@ import type { Logger } from "../shared/logger.js";
 import { Batcher } from "./batcher.js";
 import { deliverySubject, encodeJob, jobMessageId, type DeliveryJob } from "./deliveryJobs.js";
 import type { DeliveryStore } from "./deliveryStore.js";
-import { jobOf } from "./eventStore.js";
-import type { DeliveryRow } from "./webhookDb.js";
+import { jobOf, type NewDelivery } from "./eventStore.js";
 
 const sweepBatch = 500;
 const publishTimeoutMs = 5000;
@@ -33,7 +32,7 @@ export class OutboxRelay {
   }
 
   /** Relays freshly committed deliveries now; failures are left to the sweep. */
-  kick(rows: Pick<DeliveryRow, "id" | "subscriptionId" | "generation">[]): void {
+  kick(rows: NewDelivery[]): void {
     if (rows.length > 0) void this.relay(rows.map(jobOf));
   }
 

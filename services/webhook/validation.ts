@@ -28,11 +28,6 @@ export function descriptionViolations(description: string): Violation[] {
   return description.length > 512 ? [{ field: "description", description: "must be at most 512 characters" }] : [];
 }
 
-/** Whether a subscription's filters match an event type: exact, or `prefix.*`. */
-export function matchesEventType(filters: readonly string[], type: string): boolean {
-  return filters.some((f) => f === type || (f.endsWith(".*") && type.startsWith(f.slice(0, -1))));
-}
-
 export function idempotencyKeyViolations(key: string): Violation[] {
   return key.length > 255 ? [{ field: "idempotency_key", description: "must be at most 255 characters" }] : [];
 }
