@@ -1,11 +1,11 @@
-// The worker's read path: lease a batch of deliveries in one transaction and
-// say, per job, whether to send it, drop it or hand it back for later.
+// The worker's read path: lease a batch of deliveries and say, per job,
+// whether to send it, drop it or hand it back for later.
 import { create } from "@bufbuild/protobuf";
-import { inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { ClaimOutcome, ClaimedDeliverySchema, type ClaimedDelivery } from "../../gen/onering/v1/webhook_pb.js";
 import { deliveries, events, subscriptions } from "./schema.js";
 import { signingSecrets } from "./subscriptionStore.js";
-import type { WebhookDb } from "./webhookDb.js";
+import type { DeliveryRow, EventRow, SubscriptionRow, WebhookDb } from "./webhookDb.js";
 
 const terminal = new Set(["delivered", "dead_letter", "dropped"]);
 // A due job that arrives a little early is sent rather than bounced for a few milliseconds.
@@ -16,7 +16,62 @@ export function deliveryPayload(event: { id: string; type: string; data: unknown
   return JSON.stringify({ type: event.type, timestamp: event.createdAt.toISOString(), id: event.id, data: event.data });
 }
 
+// Jobs in a batch that name the same delivery: the first one decides, the rest are done.
 export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
+  const leased = await leaseSendable(db, ids, leaseMs);
+  const rest = [...new Set(ids.filter((id) => !leased.has(id)))];
+  const decided = rest.length === 0 ? new Map<string, ClaimedDelivery>() : new Map((await claimOthers(db, rest, leaseMs)).map((c) => [c.id, c]));
+  const answered = new Set<string>();
+  return ids.map((id) => {
+    if (answered.has(id)) return create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.DONE });
+    answered.add(id);
+    return leased.get(id) ?? decided.get(id)!;
+  });
+}
+
+function sendable(delivery: DeliveryRow, subscription: SubscriptionRow, event: EventRow, now: Date): ClaimedDelivery {
+  return create(ClaimedDeliverySchema, {
+    id: delivery.id,
+    outcome: ClaimOutcome.SEND,
+    webhookId: subscription.id,
+    url: subscription.url,
+    secrets: signingSecrets(subscription, now),
+    payload: deliveryPayload(event),
+    attemptNumber: delivery.attemptCount + 1,
+  });
+}
+
+/**
+ * The common case, deliveries that are due, unleased and whose subscription is
+ * live, leased in one statement (the row lock and re-check of a concurrent
+ * UPDATE keep two workers from both leasing one); then their events.
+ */
+async function leaseSendable(db: WebhookDb, ids: string[], leaseMs: number): Promise<Map<string, ClaimedDelivery>> {
+  const now = new Date();
+  const rows = await db
+    .update(deliveries)
+    .set({ leasedUntil: new Date(now.getTime() + leaseMs) })
+    .from(subscriptions)
+    .where(
+      and(
+        inArray(deliveries.id, ids),
+        eq(subscriptions.id, deliveries.subscriptionId),
+        inArray(deliveries.status, ["pending", "retrying"]),
+        eq(subscriptions.enabled, true),
+        eq(subscriptions.paused, false),
+        or(isNull(deliveries.leasedUntil), lte(deliveries.leasedUntil, now)),
+        or(isNull(deliveries.nextAttemptAt), lte(deliveries.nextAttemptAt, new Date(now.getTime() + earlyToleranceMs))),
+      ),
+    )
+    .returning();
+  if (rows.length === 0) return new Map();
+  const eventIds = [...new Set(rows.map((r) => r.eventId))];
+  const eventById = new Map((await db.select().from(events).where(inArray(events.id, eventIds))).map((e) => [e.id, e]));
+  return new Map(rows.map(({ subscriptions: subscription, ...delivery }) => [delivery.id, sendable(delivery, subscription, eventById.get(delivery.eventId)!, now)]));
+}
+
+/** Everything else, decided under row locks: done, dropped, parked, deferred, or leased after all. */
+async function claimOthers(db: WebhookDb, ids: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
   return db.transaction(async (tx) => {
     // Three queries rather than one join: only the delivery rows are locked.
     const locked = await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).orderBy(deliveries.id).for("update");
@@ -34,7 +89,7 @@ export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: num
     const claimed = ids.map((id) => {
       const row = byId.get(id);
       const done = create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.DONE });
-      if (!row || terminal.has(row.delivery.status) || lease.includes(id)) return done;
+      if (!row || terminal.has(row.delivery.status)) return done;
       const { delivery, subscription, event } = row;
       if (!subscription || !subscription.enabled) {
         drop.push(id);
@@ -50,15 +105,7 @@ export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: num
         return create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.DEFER, deferMs: BigInt(busyUntil - now.getTime() + earlyToleranceMs) });
       }
       lease.push(id);
-      return create(ClaimedDeliverySchema, {
-        id,
-        outcome: ClaimOutcome.SEND,
-        webhookId: subscription.id,
-        url: subscription.url,
-        secrets: signingSecrets(subscription, now),
-        payload: deliveryPayload(event),
-        attemptNumber: delivery.attemptCount + 1,
-      });
+      return sendable(delivery, subscription, event, now);
     });
     if (drop.length > 0) await tx.update(deliveries).set({ status: "dropped", nextAttemptAt: null, leasedUntil: null }).where(inArray(deliveries.id, drop));
     // A new generation: the resumed job needs a message id the duplicate window has not seen.
