@@ -1,22 +1,25 @@
-// Group commit: callers add items one by one; while one batch is being
-// written the next accumulates, so a busy path pays one round trip (one
-// transaction, one RPC) per batch instead of one per item.
+// Group commit: callers add items one by one; while batches are being written
+// the next accumulates, so a busy path pays one round trip (one transaction,
+// one RPC) per batch instead of one per item. With more than one batch allowed
+// in flight, a quiet path does not make an item wait for someone else's round
+// trip before its own starts.
 
 export class Batcher<T, R> {
   private queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  private running = false;
+  private running = 0;
 
   constructor(
     private readonly run: (items: T[]) => Promise<R[]>,
     private readonly maxBatch = 256,
+    private readonly maxInFlight = 1,
   ) {}
 
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        // Let the current tick's callers join the first batch.
+      if (this.running < this.maxInFlight) {
+        this.running++;
+        // Let the current tick's callers join the batch.
         setImmediate(() => void this.drain());
       }
     });
@@ -32,6 +35,6 @@ export class Batcher<T, R> {
         for (const b of batch) b.reject(err);
       }
     }
-    this.running = false;
+    this.running--;
   }
 }

@@ -32,8 +32,9 @@ export interface Published {
   deliveries: NewDelivery[];
 }
 
-// Events per group commit.
+// Events per group commit, and group commits at once (each on its own pooled connection).
 const maxGroupCommit = 100;
+const groupCommitsInFlight = 4;
 
 export function jobOf(row: NewDelivery): DeliveryJob {
   return { deliveryId: row.id, webhookId: row.subscriptionId, generation: row.generation };
@@ -121,6 +122,7 @@ export class EventStore {
     this.plain = new Batcher<NewEvent, Published>(
       async (inputs) => (await insertMatching(this.db, inputs)).map((stored) => ({ ...stored, replayed: false, deliveryCount: stored.deliveries.length })),
       maxGroupCommit,
+      groupCommitsInFlight,
     );
   }
 

@@ -72,6 +72,34 @@ it("Batcher groups concurrent adds into one run and keeps results in order", asy
   expect(runs).toEqual([[1, 2, 3], [4, 5]]);
 });
 
+it("Batcher starts another batch while one is in flight, up to its limit", async () => {
+  const runs: number[][] = [];
+  const pending: (() => void)[] = [];
+  const batcher = new Batcher(
+    (items: number[]) =>
+      new Promise<number[]>((resolve) => {
+        runs.push(items);
+        pending.push(() => resolve(items));
+      }),
+    10,
+    2,
+  );
+  const first = batcher.add(1);
+  await new Promise((r) => setImmediate(r));
+  const second = batcher.add(2);
+  await new Promise((r) => setImmediate(r));
+  const later = [batcher.add(3), batcher.add(4)];
+  await new Promise((r) => setImmediate(r));
+  // Two in flight: 3 and 4 wait together for a free slot.
+  expect(runs).toEqual([[1], [2]]);
+  pending.shift()!();
+  await first;
+  await new Promise((r) => setImmediate(r));
+  expect(runs).toEqual([[1], [2], [3, 4]]);
+  for (const resolve of pending.splice(0)) resolve();
+  expect(await Promise.all([second, ...later])).toEqual([2, 3, 4]);
+});
+
 it("Batcher rejects every item of a failed batch", async () => {
   const batcher = new Batcher(async (): Promise<number[]> => {
     throw new Error("down");

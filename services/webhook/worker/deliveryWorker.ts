@@ -30,6 +30,9 @@ const endpointBusyDelayMs = 250;
 // When the WebhookService cannot be reached, the job comes back after this.
 const serviceDownDelayMs = 1000;
 const recordTries = 3;
+// Claim and record batches in flight at once: a job arriving during a round trip starts its own.
+const claimsInFlight = 4;
+const recordsInFlight = 2;
 
 interface QueuedJob {
   msg: JsMsg;
@@ -69,14 +72,15 @@ export class DeliveryWorker {
     this.fetchBatch = Math.max(1, (w.endpointConcurrency * waitingPerSlot) / 2);
     this.sendOptions = { timeoutMs: w.attemptTimeoutSeconds * 1000, allowPrivateUrls: w.allowPrivateUrls, perEndpointConnections: w.endpointConcurrency };
     this.agent = createDeliveryAgent(this.sendOptions);
-    this.claims = new Batcher(async (ids) => (await deps.client.claimDeliveries({ ids })).deliveries, 500);
-    this.records = new Batcher(async (results) => (await deps.client.recordAttempts({ results })).verdicts, 500);
+    this.claims = new Batcher(async (ids) => (await deps.client.claimDeliveries({ ids })).deliveries, 500, claimsInFlight);
+    this.records = new Batcher(async (results) => (await deps.client.recordAttempts({ results })).verdicts, 500, recordsInFlight);
     deps.flags.onChange((flag) => {
       if (flag.name === "webhooks_delivery_enabled" && flag.enabled) this.wake?.();
     });
   }
 
   start(consumer: Consumer): void {
+    setInterval(() => { const g = globalThis as any; const p = (a: number[] = []) => { const s = [...a].sort((x, y) => x - y); return `${s[Math.floor(s.length/2)]}/${s[Math.floor(s.length*0.9)]} n=${s.length}`; }; this.deps.logger.warn(`STAGES lag=${p(g.__lag)} queued=${p(g.__q)} claim=${p(g.__c)} tosend=${p(g.__s)}`); g.__lag = []; g.__q = []; g.__c = []; g.__s = []; }, 4000);
     this.ready = true;
     this.loop = this.pull(consumer);
     // Jobs queued behind their endpoint's cap keep their JetStream ack-wait until their turn.
@@ -112,6 +116,7 @@ export class DeliveryWorker {
   }
 
   private accept(msg: JsMsg): void {
+    (msg as any).__t = Date.now(); (globalThis as any).__lag ??= []; (globalThis as any).__lag.push(Date.now() - msg.info.timestampNanos / 1e6);
     const job = decodeJob(msg.string());
     if (!job) {
       this.deps.logger.error({ seq: msg.seq }, "malformed delivery job dropped");
@@ -150,7 +155,7 @@ export class DeliveryWorker {
 
   /** The attempt's result, or nothing when the job was settled without a send. */
   private async claimAndSend(msg: JsMsg, job: DeliveryJob): Promise<AttemptResult | undefined> {
-    const claimStarted = Date.now();
+    const claimStarted = Date.now(); const g = globalThis as any; g.__q ??= []; g.__q.push(claimStarted - (msg as any).__t);
     let claimed: ClaimedDelivery;
     try {
       claimed = await this.claims.add(job.deliveryId);
@@ -159,6 +164,7 @@ export class DeliveryWorker {
       msg.nak(serviceDownDelayMs);
       return;
     }
+    g.__c ??= []; g.__c.push(Date.now() - claimStarted);
     if (claimed.outcome === ClaimOutcome.DEFER) return void msg.nak(Number(claimed.deferMs));
     if (claimed.outcome !== ClaimOutcome.SEND) return void msg.ack();
 
@@ -167,6 +173,7 @@ export class DeliveryWorker {
       // Sent and recorded only within the claim's lease, so no other worker can be sending it too.
       if (Date.now() - claimStarted > this.latestSendMs) return void msg.nak();
       // The attempt gets the whole ack-wait, however long the job waited for its claim.
+      g.__s ??= []; g.__s.push(Date.now() - claimStarted);
       msg.working();
       const result = await sendAttempt(this.agent, claimed, this.sendOptions);
       const attempt = result.attempt!;
