@@ -3,6 +3,8 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import net from "node:net";
+import tls from "node:tls";
 import { currentRequestId, requestIdHeader } from "./requestId.js";
 
 export interface InternalClientOptions {
@@ -10,6 +12,17 @@ export interface InternalClientOptions {
   internalToken: string;
   /** Deadline per call unless the caller sets its own. */
   timeoutMs?: number;
+}
+
+// With several calls in flight on one connection, Nagle holds a call's frames
+// until the peer ACKs earlier ones, and the peer delays its ACK (~40 ms).
+function connectWithoutNagle(authority: URL): net.Socket {
+  const host = authority.hostname;
+  const socket =
+    authority.protocol === "https:"
+      ? tls.connect({ host, port: Number(authority.port || 443), servername: host, ALPNProtocols: ["h2"] })
+      : net.connect({ host, port: Number(authority.port || 80) });
+  return socket.setNoDelay(true);
 }
 
 export function createInternalClient<S extends DescService>(service: S, options: InternalClientOptions): Client<S> {
@@ -28,6 +41,7 @@ export function createInternalClient<S extends DescService>(service: S, options:
     defaultTimeoutMs: options.timeoutMs ?? 5000,
     pingIntervalMs: 10_000,
     idleConnectionTimeoutMs: 60_000,
+    nodeOptions: { createConnection: connectWithoutNagle },
   });
   return createClient(service, transport);
 }
