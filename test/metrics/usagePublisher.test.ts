@@ -27,7 +27,7 @@ afterAll(async () => {
 
 it("publishes every record once, in order, in batches of at most maxRecords that decode as RequestRecordBatch", async () => {
   const batches: RequestRecord[][] = [];
-  const subscription = nc.subscribe(requestSubject(prefix), { callback: (_err, msg) => batches.push(fromBinary(RequestRecordBatchSchema, msg.data).records) });
+  const subscription = nc.subscribe(requestSubject(prefix), { callback: (_err, msg) => void batches.push(fromBinary(RequestRecordBatchSchema, msg.data).records) });
   // A long interval: only full batches and close() may send.
   const publishers = new UsagePublishers(nc, prefix, new ProcessMetrics("test").registry, createLogger("test", "silent"), { maxRecords: 10, flushIntervalMs: 60_000 });
   const sent = Array.from({ length: 23 }, (_, i) => ({ keyId: `key_${i}`, tier: "pro", route: "GetMe", outcome: "ok", status: 200, latencyUs: BigInt(i), timeMs: 1_700_000_000_000n + BigInt(i) }));
