@@ -6,6 +6,7 @@ import type { DescMessage, DescMethod, DescMethodUnary, DescService, MessageInit
 import { create, isMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { CallSignal } from "./callSignal.js";
+import { HeaderMap } from "./headerMap.js";
 
 /** A unary method of a ServiceImpl. */
 export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
@@ -39,8 +40,8 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
 ): Promise<InvokeResult<O>> {
   const call = new CallSignal();
   init.onAbortable?.((reason) => call.abort(reason));
-  const responseHeader = new Headers();
-  const responseTrailer = new Headers();
+  const responseHeader = new HeaderMap();
+  const responseTrailer = new HeaderMap();
   const innermost = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
     const output = await impl(req.message, new TranscodedContext(req, init, responseHeader, responseTrailer));
     return { stream: false, service: method.parent, method, header: responseHeader, trailer: responseTrailer, message: normalize(method.output, output) };

@@ -5,12 +5,12 @@
 // leaves in the one error shape.
 import { toJson, type DescMethodUnary, type DescService, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
-import type { IncomingHttpHeaders } from "node:http";
 import { invalidArgument, meshError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { acceptRequestId, currentRequestId, requestIdHeader } from "../requestId.js";
 import type { AnyRequest, AnyResponse } from "../server.js";
 import { errorResponse } from "./errorResponse.js";
+import { HeaderMap } from "./headerMap.js";
 import { invokeUnary, type UnaryImpl } from "./invokeUnary.js";
 import { openApiDocument, type OpenApiInfo } from "./openapi.js";
 import { requestMessage } from "./requestMessage.js";
@@ -72,7 +72,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
     const result = await invokeUnary(method, (impl as UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>).bind(impls.get(method.parent.typeName)), interceptors, input, {
       requestMethod: route.httpMethod,
       url: req.url ?? "/",
-      requestHeader: webHeaders(req.headers),
+      requestHeader: HeaderMap.fromIncoming(req.headers),
       onAbortable: (abort) =>
         res.once("close", () => {
           if (!res.writableFinished) abort(meshError("UNAVAILABLE", "the client went away"));
@@ -133,16 +133,6 @@ function parseJson(text: string): JsonValue | undefined {
   } catch (err) {
     throw invalidArgument([{ field: "body", description: `malformed JSON: ${(err as Error).message}` }]);
   }
-}
-
-function webHeaders(headers: IncomingHttpHeaders): Headers {
-  const result = new Headers();
-  for (const [name, value] of Object.entries(headers)) {
-    // HTTP/2 pseudo-headers (":path") are not headers a handler should see.
-    if (value === undefined || name.startsWith(":")) continue;
-    for (const v of Array.isArray(value) ? value : [value]) result.append(name, v);
-  }
-  return result;
 }
 
 function send(res: AnyResponse, status: number, body: unknown, headers: Headers): void {
