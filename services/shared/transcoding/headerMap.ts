@@ -64,13 +64,14 @@ export class HeaderMap implements Headers {
   }
 
   forEach(callback: (value: string, name: string, parent: Headers) => void, thisArg?: unknown): void {
-    for (const [name, value] of this) callback.call(thisArg, value, name, this);
+    for (const name of this.sortedNames()) {
+      if (name === setCookie) for (const cookie of this.cookies) callback.call(thisArg, cookie, name, this);
+      else callback.call(thisArg, this.byName.get(name)!, name, this);
+    }
   }
 
   *entries(): IterableIterator<[string, string]> {
-    const names = [...this.byName.keys()];
-    if (this.cookies.length > 0) names.push(setCookie);
-    for (const name of names.sort()) {
+    for (const name of this.sortedNames()) {
       if (name === setCookie) for (const cookie of this.cookies) yield [name, cookie];
       else yield [name, this.byName.get(name)!];
     }
@@ -86,5 +87,11 @@ export class HeaderMap implements Headers {
 
   [Symbol.iterator](): IterableIterator<[string, string]> {
     return this.entries();
+  }
+
+  private sortedNames(): string[] {
+    const names = [...this.byName.keys()];
+    if (this.cookies.length > 0) names.push(setCookie);
+    return names.sort();
   }
 }
