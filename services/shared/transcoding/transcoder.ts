@@ -48,6 +48,13 @@ const procedurePath = /^\/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\/[A-Za-z_]\w*$/;
 export function createTranscoder(options: TranscoderOptions): Transcoder {
   const routes = new RouteTable(options.services.map((s) => s.service));
   const impls = new Map(options.services.map((s) => [s.service.typeName, s.impl]));
+  // Each route's implementation, looked up and bound once rather than on every request.
+  const handlers = new Map<Route, UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>>();
+  for (const route of routes.routes) {
+    const impl = impls.get(route.method.parent.typeName);
+    const fn = impl?.[route.method.localName];
+    if (typeof fn === "function") handlers.set(route, (fn as UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>).bind(impl));
+  }
   const interceptors = options.interceptors ?? [];
   const { logger, maxBodyBytes } = options;
   const openapi = options.openapi && JSON.stringify(openApiDocument(routes, options.openapi));
@@ -64,12 +71,12 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
   const serveRoute = async (req: AnyRequest, res: AnyResponse, route: Route, variables: Array<[string[], string]>, query: string) => {
     const body = route.body === "" ? undefined : parseJson(await readBody(req, maxBodyBytes));
     const input = requestMessage(route, variables, new URLSearchParams(query), body);
-    const impl = impls.get(route.method.parent.typeName)?.[route.method.localName];
-    if (typeof impl !== "function") {
+    const impl = handlers.get(route);
+    if (impl === undefined) {
       throw new ConnectError(`${route.method.parent.typeName}.${route.method.name} is not implemented`, Code.Unimplemented);
     }
     const method = route.method as DescMethodUnary;
-    const result = await invokeUnary(method, (impl as UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>).bind(impls.get(method.parent.typeName)), interceptors, input, {
+    const result = await invokeUnary(method, impl, interceptors, input, {
       requestMethod: route.httpMethod,
       url: req.url ?? "/",
       requestHeader: HeaderMap.fromIncoming(req.headers),
