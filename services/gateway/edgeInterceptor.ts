@@ -10,6 +10,7 @@ import { looksLikeApiKey } from "../shared/apiKeyFormat.js";
 import { meshError } from "../shared/errors.js";
 import { secretsEqual } from "../shared/internalAuth.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
+import { HeaderMap } from "../shared/transcoding/headerMap.js";
 import { callerKey, verifiedKeyKey, type Caller } from "./caller.js";
 import { presentedCredential } from "./credentials.js";
 import type { KeyVerifier } from "./keyVerifier.js";
@@ -58,7 +59,8 @@ export function edgeInterceptor(deps: EdgeDeps): Interceptor {
   const adminMethods = new Set(GatewayService.methods.filter(isAdminMethod).map((m) => m.name));
   return (next) => async (req) => {
     if (req.service.typeName !== GatewayService.typeName) return next(req);
-    const response = new Headers({ "x-canary-mode": String(deps.flags.enabled("external_api_canary_only")) });
+    const response = new HeaderMap();
+    response.set("x-canary-mode", String(deps.flags.enabled("external_api_canary_only")));
     let caller: Caller;
     try {
       caller = adminMethods.has(req.method.name) ? authenticateAdmin(req.header, deps.adminKey) : await authenticateKey(req.header, req.contextValues, deps, response);

@@ -129,7 +129,8 @@ export function matchTemplate(template: PathTemplate, rawPath: string | SplitPat
     const s = segments[i];
     if (s.kind === "deep") break;
     if (raw[i] === "") return undefined;
-    if (s.kind === "literal" && s.value !== raw[i] && s.value !== decode(raw[i], false)) return undefined;
+    // Only an escaped segment can decode to something else; every request tries many routes.
+    if (s.kind === "literal" && s.value !== raw[i] && (!raw[i].includes("%") || s.value !== decode(raw[i], false))) return undefined;
   }
   const values: Array<[string[], string]> = [];
   for (const v of template.variables) {

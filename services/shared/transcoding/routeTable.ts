@@ -48,16 +48,16 @@ export class RouteTable {
 
   /** The most specific route for the method and path, or the methods the path allows (none: unknown path). */
   match(httpMethod: string, path: string): RouteMatch {
-    const allowed = new Set<string>();
     const split = splitPath(path);
     if (split === undefined) return { route: undefined, allowed: [] };
+    let allowed: Set<string> | undefined;
     for (const route of this.routes) {
       const variables = matchTemplate(route.template, split);
       if (variables === undefined) continue;
       if (route.httpMethod === httpMethod) return { route, variables };
-      allowed.add(route.httpMethod);
+      (allowed ??= new Set()).add(route.httpMethod);
     }
-    return { route: undefined, allowed: [...allowed].sort() };
+    return { route: undefined, allowed: [...(allowed ?? [])].sort() };
   }
 }
 

@@ -5,12 +5,12 @@
 // leaves in the one error shape.
 import { toJson, type DescMethodUnary, type DescService, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
-import type { IncomingHttpHeaders } from "node:http";
 import { invalidArgument, meshError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { acceptRequestId, currentRequestId, requestIdHeader } from "../requestId.js";
 import type { AnyRequest, AnyResponse } from "../server.js";
 import { errorResponse } from "./errorResponse.js";
+import { HeaderMap } from "./headerMap.js";
 import { invokeUnary, type UnaryImpl } from "./invokeUnary.js";
 import { openApiDocument, type OpenApiInfo } from "./openapi.js";
 import { requestMessage } from "./requestMessage.js";
@@ -48,6 +48,13 @@ const procedurePath = /^\/[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\/[A-Za-z_]\w*$/;
 export function createTranscoder(options: TranscoderOptions): Transcoder {
   const routes = new RouteTable(options.services.map((s) => s.service));
   const impls = new Map(options.services.map((s) => [s.service.typeName, s.impl]));
+  // Each route's implementation, looked up and bound once rather than on every request.
+  const handlers = new Map<Route, UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>>();
+  for (const route of routes.routes) {
+    const impl = impls.get(route.method.parent.typeName);
+    const fn = impl?.[route.method.localName];
+    if (typeof fn === "function") handlers.set(route, (fn as UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>).bind(impl));
+  }
   const interceptors = options.interceptors ?? [];
   const { logger, maxBodyBytes } = options;
   const openapi = options.openapi && JSON.stringify(openApiDocument(routes, options.openapi));
@@ -64,15 +71,15 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
   const serveRoute = async (req: AnyRequest, res: AnyResponse, route: Route, variables: Array<[string[], string]>, query: string) => {
     const body = route.body === "" ? undefined : parseJson(await readBody(req, maxBodyBytes));
     const input = requestMessage(route, variables, new URLSearchParams(query), body);
-    const impl = impls.get(route.method.parent.typeName)?.[route.method.localName];
-    if (typeof impl !== "function") {
+    const impl = handlers.get(route);
+    if (impl === undefined) {
       throw new ConnectError(`${route.method.parent.typeName}.${route.method.name} is not implemented`, Code.Unimplemented);
     }
     const method = route.method as DescMethodUnary;
-    const result = await invokeUnary(method, (impl as UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>).bind(impls.get(method.parent.typeName)), interceptors, input, {
+    const result = await invokeUnary(method, impl, interceptors, input, {
       requestMethod: route.httpMethod,
       url: req.url ?? "/",
-      requestHeader: webHeaders(req.headers),
+      requestHeader: HeaderMap.fromIncoming(req.headers),
       onAbortable: (abort) =>
         res.once("close", () => {
           if (!res.writableFinished) abort(meshError("UNAVAILABLE", "the client went away"));
@@ -133,16 +140,6 @@ function parseJson(text: string): JsonValue | undefined {
   } catch (err) {
     throw invalidArgument([{ field: "body", description: `malformed JSON: ${(err as Error).message}` }]);
   }
-}
-
-function webHeaders(headers: IncomingHttpHeaders): Headers {
-  const result = new Headers();
-  for (const [name, value] of Object.entries(headers)) {
-    // HTTP/2 pseudo-headers (":path") are not headers a handler should see.
-    if (value === undefined || name.startsWith(":")) continue;
-    for (const v of Array.isArray(value) ? value : [value]) result.append(name, v);
-  }
-  return result;
 }
 
 function send(res: AnyResponse, status: number, body: unknown, headers: Headers): void {
