@@ -22,10 +22,10 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function setup(natsUrl?: string): Promise<{ mesh: Mesh; receiver: Receiver }> {
+async function setup(natsUrl?: string, extraEnv: Record<string, string> = {}): Promise<{ mesh: Mesh; receiver: Receiver }> {
   const receiver = await startReceiver();
   cleanups.push(() => receiver.close());
-  const mesh = await startMesh({ only: ["webhook", "webhook-worker"], env, natsUrl });
+  const mesh = await startMesh({ only: ["webhook", "webhook-worker"], env: { ...env, ...extraEnv }, natsUrl });
   cleanups.push(() => mesh.stop());
   return { mesh, receiver };
 }
@@ -33,7 +33,8 @@ async function setup(natsUrl?: string): Promise<{ mesh: Mesh; receiver: Receiver
 const distinctIds = (receiver: Receiver, p: string) => new Set(receiver.on(p).map((r) => r.headers["webhook-id"]));
 
 it("a worker killed with SIGKILL mid-batch loses nothing: every delivery arrives at least once", async () => {
-  const { mesh, receiver } = await setup();
+  // Two at a time, 300 ms each: the 40 take seconds, so the kill lands mid-batch however fast the rest is.
+  const { mesh, receiver } = await setup(undefined, { ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY: "2" });
   const client = webhookClient(mesh);
   const { webhook } = await client.createWebhook({ url: `${receiver.url}/slow`, eventTypes: ["batch.item"] }, asOwner("key_kill"));
   receiver.script("/slow", () => ({ status: 200, delayMs: 300 }));
