@@ -1,10 +1,11 @@
-// Load from its own process (autocannon's CLI), so on a small machine the load
-// generator competes with the servers for CPU like an outside client, rather
-// than sharing an event loop with them.
+// Load from its own process (autocannon's CLI for peak throughput, bench/openLoop.ts
+// at a fixed rate), so on a small machine the load generator competes with the
+// servers for CPU like an outside client, rather than sharing an event loop with them.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const autocannonCli = fileURLToPath(new URL("../node_modules/autocannon/autocannon.js", import.meta.url));
+const openLoop = fileURLToPath(new URL("openLoop.ts", import.meta.url));
 
 export interface LoadSpec {
   url: string;
@@ -35,12 +36,8 @@ interface AutocannonJson {
   errors: number;
 }
 
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const args = [autocannonCli, "--json", "--no-progress", "-c", String(spec.connections), "-d", String(spec.seconds), "-m", spec.method ?? "GET"];
-  for (const [name, value] of Object.entries(spec.headers ?? {})) args.push("-H", `${name}=${value}`);
-  if (spec.body !== undefined) args.push("-b", spec.body);
-  if (spec.rate !== undefined) args.push("-R", String(spec.rate));
-  args.push(spec.url);
+/** Runs a load generator to completion and returns what it printed. */
+function runGenerator(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -48,13 +45,25 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
     child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err.slice(-500)}`));
-      const json = JSON.parse(out) as AutocannonJson;
-      const statuses = Object.fromEntries(Object.entries(json.statusCodeStats ?? {}).map(([status, { count }]) => [status, count]));
-      resolve({ rps: json.requests.average, p50: json.latency.p50, p99: json.latency.p99, total: json.requests.total, statuses, errors: json.errors });
-    });
+    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${args[0]} exited with ${code}: ${err.slice(-500)}`))));
   });
+}
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const args = [autocannonCli, "--json", "--no-progress", "-c", String(spec.connections), "-d", String(spec.seconds), "-m", spec.method ?? "GET"];
+  for (const [name, value] of Object.entries(spec.headers ?? {})) args.push("-H", `${name}=${value}`);
+  if (spec.body !== undefined) args.push("-b", spec.body);
+  if (spec.rate !== undefined) args.push("-R", String(spec.rate));
+  args.push(spec.url);
+  const json = JSON.parse(await runGenerator(args)) as AutocannonJson;
+  const statuses = Object.fromEntries(Object.entries(json.statusCodeStats ?? {}).map(([status, { count }]) => [status, count]));
+  return { rps: json.requests.average, p50: json.latency.p50, p99: json.latency.p99, total: json.requests.total, statuses, errors: json.errors };
+}
+
+/** GET requests sent at `rate` per second whatever the answers; latencies from sending, with sub-millisecond resolution. */
+export async function runOpenLoop(spec: LoadSpec & { rate: number }): Promise<LoadResult> {
+  const { url, rate, seconds, connections, headers } = spec;
+  return JSON.parse(await runGenerator(["--import", "tsx", openLoop, JSON.stringify({ url, rate, seconds, connections, headers })])) as LoadResult;
 }
 
 /** Fails when a run saw anything but `expected` statuses, so a broken setup cannot pass as a fast one. */
