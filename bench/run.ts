@@ -38,7 +38,7 @@ const parts = [
   `Written by \`npm run bench\` on ${new Date().toISOString()}. Medians of ${settings.runs} runs, min–max in parentheses.`,
   "",
   ...(await describeMachine()),
-  `- settings: ${settings.seconds} s per run, ${settings.connections} connections, ${settings.soakSeconds} s soak; load from autocannon in its own process`,
+  `- settings: ${settings.seconds} s per run, ${settings.connections} connections, ${settings.soakSeconds} s soak; load from generators in their own processes (autocannon; bench/openLoop.ts for fixed rates)`,
   ...(process.env.BENCH_NOTE ? [`- note: ${process.env.BENCH_NOTE}`] : []),
 ];
 for (const section of chosen) {
