@@ -71,10 +71,13 @@ it("describes a service's methods through reflection, with no proto files at han
   expect(stdout).toContain("onering.v1.MetricsService/GetWebhookMetrics");
 });
 
-it("refuses internal RPCs without the internal token", async () => {
+it.each([
+  ["without the internal token", {}],
+  ["with a wrong token", { authorization: `Bearer ${"x".repeat(48)}` }],
+])("refuses internal RPCs %s", async (_, auth) => {
   const res = await fetch(`${mesh.url("key")}/onering.v1.KeyService/GetKey`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...auth },
     body: JSON.stringify({ id: "key_x" }),
   });
   expect(res.status).toBe(401);
