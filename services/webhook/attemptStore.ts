@@ -45,6 +45,7 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
     const subIds = [...new Set(rows.map((r) => r.subscriptionId))];
     const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds)).orderBy(subscriptions.id).for("update");
     const subById = new Map(subs.map((s) => [s.id, s]));
+    const subsBefore = new Map(subs.map((s) => [s.id, endpointHealth(s)]));
     const now = new Date();
     const outcome: RecordOutcome = { verdicts: [], newDeliveries: [], disabled: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 }, settled: [] };
     const settle = (kind: SettledAttempt["outcome"], d: DeliveryRow) =>
@@ -111,7 +112,8 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
 
     if (attemptRows.length > 0) await tx.insert(attempts).values(attemptRows);
     if (rows.length > 0) await updateDeliveries(tx, rows);
-    for (const s of subs) {
+    // Most batches are successes on healthy endpoints: nothing to write back.
+    for (const s of subs.filter((sub) => endpointHealth(sub) !== subsBefore.get(sub.id))) {
       await tx
         .update(subscriptions)
         .set({ enabled: s.enabled, disabledReason: s.disabledReason, failingSince: s.failingSince, updatedAt: s.enabled ? s.updatedAt : now })
@@ -128,6 +130,9 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
 }
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+/** The subscription fields an attempt can change. */
+const endpointHealth = (s: SubscriptionRow) => `${s.enabled}|${s.disabledReason}|${iso(s.failingSince)}`;
 
 /** Writes the batch's new delivery states in one statement rather than one round trip per delivery. */
 async function updateDeliveries(tx: WebhookDb, rows: DeliveryRow[]): Promise<void> {
