@@ -42,7 +42,7 @@ export function jobOf(row: NewDelivery): DeliveryJob {
 
 /** Stores an event and its deliveries inside the caller's transaction. */
 export async function insertEvent(tx: WebhookDb, input: NewEvent, fanOut: FanOut): Promise<{ event: EventRow; deliveries: NewDelivery[] }> {
-  return (fanOut.kind === "matching" ? await insertMatching(tx, [input]) : await insertTargeted(tx, input, fanOut))[0]!;
+  return fanOut.kind === "matching" ? (await insertMatching(tx, [input]))[0]! : insertTargeted(tx, input, fanOut);
 }
 
 /**
@@ -90,7 +90,7 @@ async function insertTargeted(
   tx: WebhookDb,
   input: NewEvent,
   fanOut: Exclude<FanOut, { kind: "matching" }>,
-): Promise<{ event: EventRow; deliveries: NewDelivery[] }[]> {
+): Promise<{ event: EventRow; deliveries: NewDelivery[] }> {
   const [event] = await tx.insert(events).values({ id: newId("evt"), type: input.type, data: input.data, idempotencyKey: input.idempotencyKey || null }).returning();
   const targets = await tx
     .select({ id: subscriptions.id })
@@ -107,7 +107,7 @@ async function insertTargeted(
           .insert(deliveries)
           .values(targets.map((t) => ({ id: newId("dlv"), eventId: event!.id, subscriptionId: t.id, status: "pending", nextAttemptAt: new Date() })))
           .returning({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation });
-  return [{ event: event!, deliveries: created }];
+  return { event: event!, deliveries: created };
 }
 
 export class EventStore {

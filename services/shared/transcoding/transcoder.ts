@@ -94,8 +94,10 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
     const queryAt = url.indexOf("?");
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     if (procedurePath.test(path)) return false;
-    const requestId = currentRequestId() ?? acceptRequestId(req.headers[requestIdHeader]);
-    res.setHeader(requestIdHeader, requestId);
+    // Behind serve() the id is current and already on the response; standalone, it is set here.
+    const current = currentRequestId();
+    const requestId = current ?? acceptRequestId(req.headers[requestIdHeader]);
+    if (current === undefined) res.setHeader(requestIdHeader, requestId);
     const method = req.method ?? "GET";
     if (openapi !== undefined && path === options.openapi?.path && method === "GET") {
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(openapi) });
