@@ -80,7 +80,6 @@ export class DeliveryWorker {
   }
 
   start(consumer: Consumer): void {
-    setInterval(() => { const g = globalThis as any; const p = (a: number[] = []) => { const s = [...a].sort((x, y) => x - y); return `${s[Math.floor(s.length/2)]}/${s[Math.floor(s.length*0.9)]} n=${s.length}`; }; this.deps.logger.warn(`STAGES lag=${p(g.__lag)} queued=${p(g.__q)} claim=${p(g.__c)} tosend=${p(g.__s)}`); g.__lag = []; g.__q = []; g.__c = []; g.__s = []; }, 4000);
     this.ready = true;
     this.loop = this.pull(consumer);
     // Jobs queued behind their endpoint's cap keep their JetStream ack-wait until their turn.
@@ -116,7 +115,6 @@ export class DeliveryWorker {
   }
 
   private accept(msg: JsMsg): void {
-    (msg as any).__t = Date.now(); (globalThis as any).__lag ??= []; (globalThis as any).__lag.push(Date.now() - msg.info.timestampNanos / 1e6);
     const job = decodeJob(msg.string());
     if (!job) {
       this.deps.logger.error({ seq: msg.seq }, "malformed delivery job dropped");
@@ -155,7 +153,7 @@ export class DeliveryWorker {
 
   /** The attempt's result, or nothing when the job was settled without a send. */
   private async claimAndSend(msg: JsMsg, job: DeliveryJob): Promise<AttemptResult | undefined> {
-    const claimStarted = Date.now(); const g = globalThis as any; g.__q ??= []; g.__q.push(claimStarted - (msg as any).__t);
+    const claimStarted = Date.now();
     let claimed: ClaimedDelivery;
     try {
       claimed = await this.claims.add(job.deliveryId);
@@ -164,7 +162,6 @@ export class DeliveryWorker {
       msg.nak(serviceDownDelayMs);
       return;
     }
-    g.__c ??= []; g.__c.push(Date.now() - claimStarted);
     if (claimed.outcome === ClaimOutcome.DEFER) return void msg.nak(Number(claimed.deferMs));
     if (claimed.outcome !== ClaimOutcome.SEND) return void msg.ack();
 
@@ -173,7 +170,6 @@ export class DeliveryWorker {
       // Sent and recorded only within the claim's lease, so no other worker can be sending it too.
       if (Date.now() - claimStarted > this.latestSendMs) return void msg.nak();
       // The attempt gets the whole ack-wait, however long the job waited for its claim.
-      g.__s ??= []; g.__s.push(Date.now() - claimStarted);
       msg.working();
       const result = await sendAttempt(this.agent, claimed, this.sendOptions);
       const attempt = result.attempt!;
