@@ -1,11 +1,13 @@
-// A mesh for benchmarks: the real processes the external API path runs
-// through (KeyService, MetricsService for usage records, the gateway),
-// started by the test harness with quiet logs.
+// A mesh for benchmarks: the real processes, started by the test harness from
+// the build (tsc output, as the image runs them; bench/run.ts builds first)
+// with quiet logs. By default those the external API path runs through
+// (KeyService, MetricsService for usage records, the gateway).
 import { startMesh, type Mesh } from "../test/harness/mesh.js";
 import { createKey } from "../test/keys/gatewayClient.js";
+import type { ProcessName } from "../tools/mesh/processes.js";
 
-export async function startBenchMesh(env: Record<string, string> = {}): Promise<Mesh> {
-  return startMesh({ only: ["key", "metrics", "gateway"], env: { LOG_LEVEL: "warn", ...env } });
+export async function startBenchMesh(env: Record<string, string> = {}, only: ProcessName[] = ["key", "metrics", "gateway"]): Promise<Mesh> {
+  return startMesh({ only, source: "build", env: { LOG_LEVEL: "warn", ...env } });
 }
 
 /** A fresh key's secret and the headers that present it. */

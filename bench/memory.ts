@@ -3,8 +3,9 @@
 // through the gateway plus events published through it and delivered to a
 // receiver, so the webhook processes work too. The goal is no growth over the
 // soak: memory that climbs under a steady load is a leak, whatever its size.
-import { startMesh, type Mesh } from "../test/harness/mesh.js";
-import { benchKey, getMeLoads, unreachableLimit } from "./benchMesh.js";
+import type { Mesh } from "../test/harness/mesh.js";
+import { meshProcesses } from "../tools/mesh/processes.js";
+import { benchKey, getMeLoads, startBenchMesh, unreachableLimit } from "./benchMesh.js";
 import { startChildServer } from "./childServer.js";
 import { onlyStatuses, runLoad, type LoadResult, type LoadSpec } from "./load.js";
 import { rssMiB } from "./rss.js";
@@ -52,7 +53,10 @@ export const memorySection: Section = {
   name: "memory",
   title: "Memory: RSS per process, idle, under load and over a soak",
   async run(settings) {
-    const mesh = await startMesh({ env: { LOG_LEVEL: "warn", ONERING_RATE_LIMIT_ENTERPRISE: unreachableLimit } });
+    const mesh = await startBenchMesh(
+      { ONERING_RATE_LIMIT_ENTERPRISE: unreachableLimit },
+      meshProcesses.map((p) => p.name),
+    );
     const receiver = await startChildServer("bench/webhookReceiver.ts");
     try {
       const { headers } = await benchKey(mesh, "enterprise");

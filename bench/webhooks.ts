@@ -5,8 +5,8 @@
 // receiver from the publisher's `data.sentAt`.
 import { WebhookService } from "../gen/onering/v1/webhook_pb.js";
 import { createInternalClient } from "../services/shared/internalClient.js";
-import { startMesh } from "../test/harness/mesh.js";
 import { asOwner } from "../test/webhooks/webhookClient.js";
+import { startBenchMesh } from "./benchMesh.js";
 import { startChildServer } from "./childServer.js";
 import { startRawPipeline } from "./rawDeliveryPipeline.js";
 import type { Section } from "./section.js";
@@ -86,7 +86,7 @@ export const webhooksSection: Section = {
   name: "webhooks",
   title: "Webhooks: end-to-end deliveries vs a raw JetStream + undici pipeline",
   async run(settings) {
-    const mesh = await startMesh({ only: ["webhook", "webhook-worker"], env: { LOG_LEVEL: "warn", ONERING_WEBHOOKS_ALLOW_PRIVATE_URLS: "1" } });
+    const mesh = await startBenchMesh({ ONERING_WEBHOOKS_ALLOW_PRIVATE_URLS: "1" }, ["webhook", "webhook-worker"]);
     const receiver = await startChildServer("bench/webhookReceiver.ts");
     const receiverUrl = `http://127.0.0.1:${receiver.ports.receiver}`;
     const stats = receiverStats(`${receiverUrl}/stats`);

@@ -6,7 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import pg from "pg";
-import { meshProcesses, spawnProcess, waitHealthy, type ProcessName } from "../../tools/mesh/processes.js";
+import { meshProcesses, spawnProcess, waitHealthy, type ProcessName, type ProcessSource } from "../../tools/mesh/processes.js";
 
 /** Base URL of the Postgres server tests create their databases on. */
 export const testPostgresUrl = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -106,10 +106,12 @@ export interface StartMeshOptions {
   /** Which processes to run; default all five. */
   only?: ProcessName[];
   natsUrl?: string;
+  /** Run the TypeScript source (default) or the `npm run build` output, as benchmarks do. */
+  source?: ProcessSource;
 }
 
-function launch(spec: (typeof meshProcesses)[number], env: NodeJS.ProcessEnv, port: number, logs: string[]): ChildProcess {
-  const child = spawnProcess(spec, { ...env, PORT: String(port) });
+function launch(spec: (typeof meshProcesses)[number], env: NodeJS.ProcessEnv, port: number, logs: string[], source?: ProcessSource): ChildProcess {
+  const child = spawnProcess(spec, { ...env, PORT: String(port) }, source);
   for (const stream of [child.stdout, child.stderr]) stream?.on("data", (chunk: Buffer) => logs.push(...chunk.toString().split("\n").filter(Boolean)));
   return child;
 }
@@ -142,7 +144,7 @@ export async function startMesh(options: StartMeshOptions = {}): Promise<Mesh> {
   const start = async (name: ProcessName) => {
     const spec = meshProcesses.find((p) => p.name === name)!;
     const logs = processes.get(name)?.logs ?? [];
-    const child = launch(spec, env, ports.get(name)!, logs);
+    const child = launch(spec, env, ports.get(name)!, logs, options.source);
     processes.set(name, { name, url: url(name), port: ports.get(name)!, child, logs });
     try {
       await waitHealthy(url(name), readyTimeoutMs, child);
@@ -162,7 +164,7 @@ export async function startMesh(options: StartMeshOptions = {}): Promise<Mesh> {
     const spec = meshProcesses.find((p) => p.name === name)!;
     const port = await freePort();
     const logs: string[] = [];
-    const child = launch(spec, { ...env, ...extraEnv }, port, logs);
+    const child = launch(spec, { ...env, ...extraEnv }, port, logs, options.source);
     const replica: Replica = { name, url: `http://127.0.0.1:${port}`, port, child, logs, stop: (signal = "SIGTERM") => stopChild(child, signal) };
     replicas.push(replica);
     try {

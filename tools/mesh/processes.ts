@@ -22,9 +22,16 @@ export const meshProcesses: ProcessSpec[] = [
   { name: "gateway", entry: "services/gateway/main.ts", args: [] },
 ];
 
-/** Starts one process from its TypeScript entry (tsx, no build step). */
-export function spawnProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", spec.entry, ...spec.args], {
+/**
+ * Where a process's code comes from: its TypeScript source through tsx (no
+ * build step), or the tsc output of `npm run build` in dist/, as the image runs it.
+ */
+export type ProcessSource = "source" | "build";
+
+/** Starts one process, by default from its TypeScript entry. */
+export function spawnProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv, source: ProcessSource = "source"): ChildProcess {
+  const entry = source === "build" ? [`dist/${spec.entry.replace(/\.ts$/, ".js")}`] : ["--import", "tsx", spec.entry];
+  return spawn(process.execPath, [...entry, ...spec.args], {
     cwd: repoRoot,
     env,
     stdio: ["ignore", "pipe", "pipe"],
