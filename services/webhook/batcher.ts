@@ -8,10 +8,17 @@ export class Batcher<T, R> {
   private queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private running = 0;
 
+  /**
+   * `lingerMs` is how long a batch's first item waits for company. The default,
+   * none, lets only the current tick's callers join: right for a caller that
+   * waits on the result; bookkeeping off the hot path can wait longer and pay
+   * one round trip for many items even at a modest rate.
+   */
   constructor(
     private readonly run: (items: T[]) => Promise<R[]>,
     private readonly maxBatch = 256,
     private readonly maxInFlight = 1,
+    private readonly lingerMs = 0,
   ) {}
 
   add(item: T): Promise<R> {
@@ -19,8 +26,8 @@ export class Batcher<T, R> {
       this.queue.push({ item, resolve, reject });
       if (this.running < this.maxInFlight) {
         this.running++;
-        // Let the current tick's callers join the batch.
-        setImmediate(() => void this.drain());
+        if (this.lingerMs > 0) setTimeout(() => void this.drain(), this.lingerMs);
+        else setImmediate(() => void this.drain());
       }
     });
   }

@@ -12,6 +12,10 @@ import { jobOf, type NewDelivery } from "./eventStore.js";
 
 const sweepBatch = 500;
 const publishTimeoutMs = 5000;
+// Marking a relayed row is bookkeeping (an unmarked row is only relayed again,
+// and JetStream drops the duplicate), so marks gather for a while: one UPDATE
+// per 50 ms rather than one per event at a steady few hundred events/s.
+const markLingerMs = 50;
 
 export class OutboxRelay {
   private readonly marks: Batcher<DeliveryJob, undefined>;
@@ -28,7 +32,7 @@ export class OutboxRelay {
     this.marks = new Batcher(async (jobs) => {
       await this.store.markEnqueued(jobs);
       return jobs.map(() => undefined);
-    }, 1000);
+    }, 1000, 1, markLingerMs);
   }
 
   /** Relays freshly committed deliveries now; failures are left to the sweep. */

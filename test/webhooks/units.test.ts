@@ -2,7 +2,7 @@
 // signatures (checked by the standardwebhooks package),
 // group commit, the job codec and the per-endpoint slots.
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Batcher } from "../../services/webhook/batcher.js";
 import { decodeJob, encodeJob, jobMessageId } from "../../services/webhook/deliveryJobs.js";
 import { EndpointSlots } from "../../services/webhook/worker/endpointSlots.js";
@@ -98,6 +98,37 @@ it("Batcher starts another batch while one is in flight, up to its limit", async
   expect(runs).toEqual([[1], [2], [3, 4]]);
   for (const resolve of pending.splice(0)) resolve();
   expect(await Promise.all([second, ...later])).toEqual([2, 3, 4]);
+});
+
+it("Batcher with a linger gathers items added over that time into one run", async () => {
+  vi.useFakeTimers();
+  try {
+    const runs: number[][] = [];
+    const batcher = new Batcher(
+      async (items: number[]) => {
+        runs.push(items);
+        return items;
+      },
+      100,
+      1,
+      50,
+    );
+    const first = batcher.add(1);
+    await vi.advanceTimersByTimeAsync(30);
+    const second = batcher.add(2);
+    expect(runs).toEqual([]);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(runs).toEqual([[1, 2]]);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    const third = batcher.add(3);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(runs).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await third).toBe(3);
+    expect(runs).toEqual([[1, 2], [3]]);
+  } finally {
+    vi.useRealTimers();
+  }
 });
 
 it("Batcher rejects every item of a failed batch", async () => {
