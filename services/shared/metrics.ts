@@ -9,8 +9,8 @@ export class ProcessMetrics {
   readonly registry = new Registry();
   readonly rpcRequests: Counter<RpcLabel>;
   readonly rpcDuration: Histogram<RpcLabel>;
-  // One pair of labelled children per service, method and code: prom-client
-  // would otherwise hash the label object on every call, twice.
+  // One pair of labelled children per service, method and code, so a call does
+  // not build two label objects (prom-client still hashes them on every call).
   private readonly children = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<RpcLabel> }>();
 
   constructor(processName: string) {
