@@ -12,6 +12,9 @@ export async function connectNats(url: string, name: string, logger: Logger): Pr
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: true,
+    // Otherwise every request, each JetStream publish included, captures a stack
+    // trace up front in case it fails: ~3% of the WebhookService's CPU per event.
+    noAsyncTraces: true,
   });
   logger.info({ server: nc.getServer() }, "nats connected");
   void (async () => {
