@@ -3,11 +3,13 @@
 // consume, undici POST, ack) to the same receiver, taking turns in one run;
 // then event-to-delivery latency at a fixed 200 events/s, measured at the
 // receiver from the publisher's `data.sentAt`.
+import { Health } from "../gen/health/v1/health_pb.js";
 import { WebhookService } from "../gen/onering/v1/webhook_pb.js";
 import { createInternalClient } from "../services/shared/internalClient.js";
 import { asOwner } from "../test/webhooks/webhookClient.js";
 import { startBenchMesh } from "./benchMesh.js";
 import { startChildServer } from "./childServer.js";
+import { cpuMs } from "./cpuTime.js";
 import { startRawPipeline } from "./rawDeliveryPipeline.js";
 import type { Section } from "./section.js";
 import { formatSpread, percentile, spread, table, verdict } from "./stats.js";
@@ -65,9 +67,8 @@ async function throughput(publish: Publish, stats: ReturnType<typeof receiverSta
   return (published / (arrivals.lastArrival - started)) * 1000;
 }
 
-/** Open loop at `fixedRate` events/s for `seconds`: latency percentiles of the arrivals, ms. */
-async function latency(publish: Publish, stats: ReturnType<typeof receiverStats>, seconds: number): Promise<{ p50: number; p90: number; p99: number }> {
-  await stats.reset();
+/** Calls `send` at `fixedRate` per second for `seconds`, whatever the answers; resolves once all have answered. */
+async function atFixedRate(send: (sentAt: number) => Promise<unknown>, seconds: number): Promise<number> {
   const count = fixedRate * seconds;
   const started = now();
   const sends: Promise<unknown>[] = [];
@@ -75,11 +76,26 @@ async function latency(publish: Publish, stats: ReturnType<typeof receiverStats>
     const due = started + (i * 1000) / fixedRate;
     const wait = due - now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    sends.push(publish(now()));
+    sends.push(send(now()));
   }
   await Promise.all(sends);
+  return count;
+}
+
+/** Open loop at `fixedRate` events/s for `seconds`: latency percentiles of the arrivals, ms. */
+async function latency(publish: Publish, stats: ReturnType<typeof receiverStats>, seconds: number): Promise<{ p50: number; p90: number; p99: number }> {
+  await stats.reset();
+  const count = await atFixedRate(publish, seconds);
   const { latencies } = await drained(stats, count);
   return { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99) };
+}
+
+/** CPU time `pid` spends per call of `send` at the fixed rate, until `settled` says the calls' work is done; ms. */
+async function cpuPerCall(pid: number, send: (sentAt: number) => Promise<unknown>, seconds: number, settled?: (count: number) => Promise<unknown>): Promise<number> {
+  const before = await cpuMs(pid);
+  const count = await atFixedRate(send, seconds);
+  await settled?.(count);
+  return ((await cpuMs(pid)) - before) / count;
 }
 
 export const webhooksSection: Section = {
@@ -112,6 +128,18 @@ export const webhooksSection: Section = {
       }
       const p90 = spread(latencies[0].map((l) => l.p90));
 
+      // What the WebhookService spends per event at the fixed rate, beside what
+      // one bare gRPC unary (the health check, no storage) costs it at that rate.
+      const webhookPid = mesh.processes.get("webhook")!.child.pid!;
+      const health = createInternalClient(Health, { baseUrl: mesh.url("webhook"), internalToken: mesh.internalToken });
+      const perEvent: number[] = [];
+      const perHealthCheck: number[] = [];
+      for (let round = 0; round < settings.runs; round++) {
+        await stats.reset();
+        perEvent.push(await cpuPerCall(webhookPid, pipelines[0][1], settings.seconds, (count) => drained(stats, count)));
+        perHealthCheck.push(await cpuPerCall(webhookPid, () => health.check({}), settings.seconds));
+      }
+
       return [
         `Processes: WebhookService (Postgres, outbox relay) and the delivery worker, default settings; the receiver (node:http, 204) in its own process; the raw pipeline in the bench process. One subscription; ${publishers} concurrent publishers for ${settings.seconds} s per run, deliveries/s from the first publish to the last arrival (every delivery must arrive), ${settings.runs} rounds taking turns, after a warm-up.`,
         "",
@@ -135,6 +163,16 @@ export const webhooksSection: Section = {
         ),
         "",
         `- OneRing p90 at ${fixedRate} events/s: **${p90.median.toFixed(1)} ms** (goal < 50 ms: ${verdict(p90.median < 50)})`,
+        "",
+        `CPU time of the WebhookService process at ${fixedRate} calls/s (from /proc, user + system):`,
+        "",
+        table(
+          ["call", "ms of CPU per call"],
+          [
+            ["PublishEvent (store, relay to JetStream, and its share of claims and records)", formatSpread(spread(perEvent), 2)],
+            ["grpc.health.v1.Health/Check (no storage, no NATS)", formatSpread(spread(perHealthCheck), 2)],
+          ],
+        ),
       ].join("\n");
     } finally {
       await raw.close();
