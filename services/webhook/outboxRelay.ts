@@ -19,6 +19,8 @@ const markLingerMs = 50;
 
 export class OutboxRelay {
   private readonly marks: Batcher<DeliveryJob, undefined>;
+  /** Relays started by kick(), so stop() can let them finish, their lingering marks included. */
+  private readonly kicked = new Set<Promise<number>>();
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
@@ -37,7 +39,9 @@ export class OutboxRelay {
 
   /** Relays freshly committed deliveries now; failures are left to the sweep. */
   kick(rows: NewDelivery[]): void {
-    if (rows.length > 0) void this.relay(rows.map(jobOf));
+    if (rows.length === 0) return;
+    const relayed = this.relay(rows.map(jobOf)).finally(() => this.kicked.delete(relayed));
+    this.kicked.add(relayed);
   }
 
   private async relay(jobs: DeliveryJob[]): Promise<number> {
@@ -85,5 +89,6 @@ export class OutboxRelay {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.sweeping;
+    await Promise.allSettled([...this.kicked]);
   }
 }
