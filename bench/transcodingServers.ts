@@ -7,14 +7,15 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import http from "node:http";
 import { GatewayService } from "../gen/onering/v1/gateway_pb.js";
 import { createLogger } from "../services/shared/logger.js";
-import { createTranscoder, transcodedService } from "../services/shared/transcoding/transcoder.js";
+import { createTranscoder } from "../services/shared/transcoding/transcoder.js";
+import { implementation } from "../services/shared/implementation.js";
 import { listenLocal } from "./childServer.js";
 
 const impl: Partial<ServiceImpl<typeof GatewayService>> = {
   getWebhook: (req) => ({ webhook: { id: req.id, url: "https://example.com/hook", eventTypes: ["invoice.*"], enabled: true } }),
 };
 
-const rest = createTranscoder({ services: [transcodedService(GatewayService, impl)], maxBodyBytes: 1 << 20, logger: createLogger("bench", "silent") });
+const rest = createTranscoder({ services: [implementation(GatewayService, impl)], maxBodyBytes: 1 << 20, logger: createLogger("bench", "silent") });
 const connect = connectNodeAdapter({ routes: (router) => router.service(GatewayService, impl) });
 
 // The floor: the same answer, hand-routed and hand-encoded, no framework at all.

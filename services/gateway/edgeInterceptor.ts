@@ -10,7 +10,7 @@ import { looksLikeApiKey } from "../shared/apiKeyFormat.js";
 import { meshError } from "../shared/errors.js";
 import { secretsEqual } from "../shared/internalAuth.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
-import { HeaderMap } from "../shared/transcoding/headerMap.js";
+import { HeaderMap } from "../shared/headerMap.js";
 import { callerKey, verifiedKeyKey, type Caller } from "./caller.js";
 import { presentedCredential } from "./credentials.js";
 import type { KeyVerifier } from "./keyVerifier.js";

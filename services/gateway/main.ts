@@ -11,7 +11,8 @@ import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { RuntimeFlags } from "../shared/runtimeFlags.js";
 import { serve } from "../shared/server.js";
-import { createTranscoder, transcodedService } from "../shared/transcoding/transcoder.js";
+import { createTranscoder } from "../shared/transcoding/transcoder.js";
+import { implementation } from "../shared/implementation.js";
 import { ensureUsageStream, UsagePublishers } from "../shared/usageStream.js";
 import { createGateway } from "./gatewayService.js";
 import { gatewayOpenApiInfo } from "./openapiInfo.js";
@@ -37,9 +38,10 @@ processMain("gateway", async (logger) => {
     usage: config.usageRecordsEnabled ? usage.requests : undefined,
   });
   subscribeKeyChanges(nc, config.natsPrefix, (keyId) => gateway.keyChanged(keyId));
+  const implementations = [implementation(GatewayService, gateway.impl)];
   // REST runs the same implementation and interceptors as Connect, plus the metrics one serve() adds.
   const rest = createTranscoder({
-    services: [transcodedService(GatewayService, gateway.impl)],
+    services: implementations,
     interceptors: [metrics.interceptor(), ...gateway.interceptors],
     maxBodyBytes: config.maxBodyBytes,
     logger,
@@ -50,9 +52,8 @@ processMain("gateway", async (logger) => {
     config,
     logger,
     metrics,
-    services: [GatewayService],
+    implementations,
     interceptors: gateway.interceptors,
-    routes: (router) => router.service(GatewayService, gateway.impl),
     httpHandler: rest.handle,
     onShutdown: async () => {
       await gateway.close();

@@ -7,6 +7,7 @@ import { ProcessMetrics } from "../shared/metrics.js";
 import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { serve } from "../shared/server.js";
+import { implementation } from "../shared/implementation.js";
 import { publishKeyChange } from "../shared/keyChanges.js";
 import { createKeyHandlers } from "./keyHandlers.js";
 import { KeyStore } from "./keyStore.js";
@@ -35,9 +36,8 @@ processMain("key", async (logger) => {
     config,
     logger,
     metrics: new ProcessMetrics("key"),
-    services: [KeyService],
+    implementations: [implementation(KeyService, handlers)],
     interceptors: [requireToken([config.internalToken])],
-    routes: (router) => router.service(KeyService, handlers),
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await nc.drain();

@@ -10,6 +10,7 @@ import { ProcessMetrics } from "../shared/metrics.js";
 import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { serve } from "../shared/server.js";
+import { implementation } from "../shared/implementation.js";
 import { createMetricsService } from "./metricsService.js";
 import { RollupConsumer } from "./rollupConsumer.js";
 import * as schema from "./schema.js";
@@ -39,10 +40,9 @@ processMain("metrics", async (logger) => {
     config,
     logger,
     metrics: new ProcessMetrics("metrics"),
-    services: [MetricsService],
+    implementations: [implementation(MetricsService, service)],
     // Ops call it directly with the admin key; the gateway with the internal token.
     interceptors: [requireToken([config.internalToken, config.adminKey])],
-    routes: (router) => router.service(MetricsService, service),
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await rollups.stop();

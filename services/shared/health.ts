@@ -1,8 +1,9 @@
 // grpc.health.v1.Health, so grpc_health_probe, grpcurl and Kubernetes' native
 // gRPC probes work. The empty service name reports the whole process.
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { EventEmitter, on } from "node:events";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb.js";
+import { implementation, type Implementation } from "./implementation.js";
 
 export { Status as ServingStatus };
 
@@ -34,8 +35,8 @@ export class HealthRegistry {
     }
   }
 
-  register(router: ConnectRouter): void {
-    router.service(Health, {
+  implementation(): Implementation {
+    return implementation(Health, {
       check: (req) => {
         const status = this.statuses.get(req.service);
         if (status === undefined) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);

@@ -1,8 +1,7 @@
 // The one bootstrap every process uses: Connect, gRPC and gRPC-Web on one port
 // for HTTP/1.1 and cleartext HTTP/2 alike, plus health, reflection, /metrics,
 // /healthz, /readyz and a graceful SIGTERM.
-import type { DescService } from "@bufbuild/protobuf";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import http from "node:http";
 import http2 from "node:http2";
@@ -10,7 +9,9 @@ import net from "node:net";
 import type stream from "node:stream";
 import type { MeshConfig } from "./config.js";
 import { meshRegistry } from "./descriptors.js";
+import { createGrpcUnaryHandler } from "./grpcUnary.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
+import type { Implementation } from "./implementation.js";
 import type { Logger } from "./logger.js";
 import type { ProcessMetrics } from "./metrics.js";
 import { registerReflection } from "./reflection.js";
@@ -28,8 +29,7 @@ export interface ServeOptions {
   logger: Logger;
   metrics: ProcessMetrics;
   /** The onering services this process implements (health and reflection list them). */
-  services: DescService[];
-  routes?: (router: ConnectRouter) => void;
+  implementations: Implementation[];
   interceptors?: Interceptor[];
   /** Handles a plain HTTP request before Connect sees it (the request id is already set); returns false to pass it on. */
   httpHandler?: (req: AnyRequest, res: AnyResponse) => boolean;
@@ -74,20 +74,22 @@ function sendJson(res: AnyResponse, status: number, body: unknown): void {
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { logger, metrics } = options;
-  const serviceNames = options.services.map((s) => s.typeName);
+  const serviceNames = options.implementations.map((i) => i.service.typeName);
   const health = new HealthRegistry(serviceNames);
   const allServices = [...serviceNames, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
   const ready = async () => (options.readiness ? await options.readiness() : true);
 
+  const implementations = [health.implementation(), ...options.implementations];
+  const interceptors = [metrics.interceptor(), ...(options.interceptors ?? [])];
   const connect = connectNodeAdapter({
     readMaxBytes: options.config.maxBodyBytes,
-    interceptors: [metrics.interceptor(), ...(options.interceptors ?? [])],
+    interceptors,
     routes: (router) => {
-      health.register(router);
+      for (const { service, impl } of implementations) router.service(service, impl);
       registerReflection(router, meshRegistry, allServices);
-      options.routes?.(router);
     },
   });
+  const grpcUnary = createGrpcUnaryHandler({ implementations, interceptors, readMaxBytes: options.config.maxBodyBytes });
 
   // Every response carries the request id; the header is rewritten so that
   // interceptors and handlers further in read the accepted id, not the raw one.
@@ -115,7 +117,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       });
       return;
     }
-    if (options.httpHandler?.(req, res)) return;
+    if (grpcUnary(req, res) || options.httpHandler?.(req, res)) return;
     connect(req as never, res as never);
   };
 

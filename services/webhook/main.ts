@@ -14,6 +14,7 @@ import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { RuntimeFlags } from "../shared/runtimeFlags.js";
 import { serve } from "../shared/server.js";
+import { implementation } from "../shared/implementation.js";
 import { ensureUsageStream, UsagePublishers } from "../shared/usageStream.js";
 import { WebhookApiMetrics } from "./apiMetrics.js";
 import { ensureDeliveryStream, ensureWorkerConsumer } from "./deliveryJobs.js";
@@ -65,9 +66,8 @@ async function startApi(logger: Logger) {
     config,
     logger,
     metrics,
-    services: [WebhookService],
+    implementations: [implementation(WebhookService, handlers)],
     interceptors: [requireToken([config.internalToken]), logUnexpectedErrors(logger)],
-    routes: (router) => router.service(WebhookService, handlers),
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await relay.stop();
@@ -101,7 +101,7 @@ async function startWorker(logger: Logger) {
     config,
     logger,
     metrics,
-    services: [],
+    implementations: [],
     readiness: () => worker.ready,
     onShutdown: async () => {
       await worker.stop();

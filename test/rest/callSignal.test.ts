@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { CallSignal } from "../../services/shared/transcoding/callSignal.js";
+import { CallSignal } from "../../services/shared/callSignal.js";
 
 it("aborts a signal read before the abort, once, with the first reason", () => {
   const call = new CallSignal();

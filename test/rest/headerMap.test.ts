@@ -1,7 +1,7 @@
 // HeaderMap stands in for undici's Headers on the REST path; every operation a
 // handler or interceptor may use must answer as Headers does.
 import { describe, expect, it } from "vitest";
-import { HeaderMap } from "../../services/shared/transcoding/headerMap.js";
+import { HeaderMap } from "../../services/shared/headerMap.js";
 
 // The same operations on both, then everything observable about the result.
 function observe(h: Headers) {

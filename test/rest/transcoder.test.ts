@@ -15,7 +15,8 @@ import { createLogger } from "../../services/shared/logger.js";
 import { ProcessMetrics } from "../../services/shared/metrics.js";
 import { currentRequestId } from "../../services/shared/requestId.js";
 import { serve, type RunningServer } from "../../services/shared/server.js";
-import { createTranscoder, transcodedService } from "../../services/shared/transcoding/transcoder.js";
+import { createTranscoder } from "../../services/shared/transcoding/transcoder.js";
+import { implementation } from "../../services/shared/implementation.js";
 import { fakeGateway } from "./fakeGateway.js";
 
 const maxBodyBytes = 2048;
@@ -64,15 +65,14 @@ const fake = fakeGateway({
 beforeAll(async () => {
   const logger = createLogger("rest-test", "silent");
   const metrics = new ProcessMetrics("rest-test");
-  const rest = createTranscoder({ services: [transcodedService(GatewayService, fake.impl)], interceptors: [edge, inner], maxBodyBytes, logger });
+  const rest = createTranscoder({ services: [implementation(GatewayService, fake.impl)], interceptors: [edge, inner], maxBodyBytes, logger });
   server = await serve({
     processName: "rest-test",
     config: { host: "127.0.0.1", port: 0, maxBodyBytes },
     logger,
     metrics,
-    services: [GatewayService],
+    implementations: [implementation(GatewayService, fake.impl)],
     interceptors: [edge, inner],
-    routes: (router) => router.service(GatewayService, fake.impl),
     httpHandler: rest.handle,
   });
   base = `http://127.0.0.1:${server.port}`;

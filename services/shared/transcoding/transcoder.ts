@@ -3,31 +3,22 @@
 // same interceptors as Connect, and answered in the proto3 JSON mapping with
 // proto field names. Every failure, including 404/405/413 and malformed JSON,
 // leaves in the one error shape.
-import { toJson, type DescMethodUnary, type DescService, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { toJson, type DescMethodUnary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { invalidArgument, meshError } from "../errors.js";
+import { HeaderMap } from "../headerMap.js";
+import type { Implementation } from "../implementation.js";
+import { invokeUnary, type UnaryImpl } from "../invokeUnary.js";
 import type { Logger } from "../logger.js";
 import { acceptRequestId, currentRequestId, requestIdHeader } from "../requestId.js";
 import type { AnyRequest, AnyResponse } from "../server.js";
 import { errorResponse } from "./errorResponse.js";
-import { HeaderMap } from "./headerMap.js";
-import { invokeUnary, type UnaryImpl } from "./invokeUnary.js";
 import { openApiDocument, type OpenApiInfo } from "./openapi.js";
 import { requestMessage } from "./requestMessage.js";
 import { RouteTable, type Route } from "./routeTable.js";
 
-/** A service and its implementation, as given to Connect's router. */
-export interface TranscodedService {
-  service: DescService;
-  impl: Partial<ServiceImpl<DescService>>;
-}
-
-export function transcodedService<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): TranscodedService {
-  return { service, impl: impl as Partial<ServiceImpl<DescService>> };
-}
-
 export interface TranscoderOptions {
-  services: TranscodedService[];
+  services: Implementation[];
   /** The interceptors Connect runs for the same services, in the same order. */
   interceptors?: Interceptor[];
   maxBodyBytes: number;
@@ -77,6 +68,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
     }
     const method = route.method as DescMethodUnary;
     const result = await invokeUnary(method, impl, interceptors, input, {
+      protocolName: "rest",
       requestMethod: route.httpMethod,
       url: req.url ?? "/",
       requestHeader: HeaderMap.fromIncoming(req.headers),
@@ -86,7 +78,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
         }),
     });
     const json = toJson(method.output, result.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as JsonObject;
-    send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, result.header);
+    send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, withTrailers(result.header, result.trailer));
   };
 
   const handle = (req: AnyRequest, res: AnyResponse): boolean => {
@@ -142,6 +134,16 @@ function parseJson(text: string): JsonValue | undefined {
   } catch (err) {
     throw invalidArgument([{ field: "body", description: `malformed JSON: ${(err as Error).message}` }]);
   }
+}
+
+// REST has no trailers: they join the headers, copied only when there are any.
+function withTrailers(header: Headers, trailer: Headers): Headers {
+  let merged = header;
+  trailer.forEach((value, key) => {
+    if (merged === header) merged = new Headers(header);
+    merged.append(key, value);
+  });
+  return merged;
 }
 
 function send(res: AnyResponse, status: number, body: unknown, headers: Headers): void {

@@ -1,7 +1,8 @@
 // Calls a unary implementation through an interceptor chain exactly as
 // Connect's handler does (first interceptor outermost; the innermost step calls
 // the implementation with a HandlerContext that reflects the request as the
-// interceptors left it), without Connect's HTTP protocol layer around it.
+// interceptors left it), without Connect's HTTP protocol layer around it. The
+// REST transcoder and the gRPC unary fast path both call through here.
 import type { DescMessage, DescMethod, DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { create, isMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type Interceptor, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
@@ -15,12 +16,18 @@ export type UnaryImpl<I extends DescMessage, O extends DescMessage> = (
 ) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
 
 const callFinished = new ConnectError("the call has finished", Code.Canceled);
+// Node fires a longer timer at once; a deadline that far off never comes in practice.
+const maxTimerMs = 2 ** 31 - 1;
 
 export interface InvokeInit {
-  /** Upper-case HTTP method of the REST request. */
+  /** "rest" or "grpc", as the handler context reports it. */
+  protocolName: string;
+  /** Upper-case HTTP method of the request. */
   requestMethod: string;
   url: string;
   requestHeader: Headers;
+  /** The caller's deadline from now; when it passes, the call's signal aborts with DEADLINE_EXCEEDED. */
+  timeoutMs?: number;
   /** Called once with the call's abort function, e.g. to abort when the client goes away. */
   onAbortable?: (abort: (reason: unknown) => void) => void;
 }
@@ -29,6 +36,7 @@ export interface InvokeResult<O extends DescMessage> {
   message: MessageShape<O>;
   /** Response headers and trailers the interceptors and the implementation set. */
   header: Headers;
+  trailer: Headers;
 }
 
 export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
@@ -40,31 +48,25 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
 ): Promise<InvokeResult<O>> {
   const call = new CallSignal();
   init.onAbortable?.((reason) => call.abort(reason));
+  const deadline = init.timeoutMs === undefined ? undefined : Date.now() + init.timeoutMs;
+  const timer = init.timeoutMs === undefined || init.timeoutMs > maxTimerMs ? undefined : setTimeout(() => call.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), init.timeoutMs);
   const responseHeader = new HeaderMap();
   const responseTrailer = new HeaderMap();
   const innermost = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
-    const output = await impl(req.message, new TranscodedContext(req, init, responseHeader, responseTrailer));
+    const output = await impl(req.message, new UnaryCallContext(req, init, deadline, responseHeader, responseTrailer));
     return { stream: false, service: method.parent, method, header: responseHeader, trailer: responseTrailer, message: normalize(method.output, output) };
   };
   let next = innermost as (req: UnaryRequest<I, O>) => Promise<UnaryResponse<I, O>>;
   for (const interceptor of [...interceptors].reverse()) next = interceptor(next as never) as never;
   try {
-    const res = await next(new TranscodedRequest(method, init, createContextValues(), input, call));
-    // REST has no trailers: they join the headers, copied only when there are any.
-    let header = res.header;
-    res.trailer.forEach((value, key) => {
-      if (header === res.header) header = new Headers(res.header);
-      header.append(key, value);
-    });
-    return { message: res.message, header };
+    const res = await next(new UnaryCallRequest(method, init, createContextValues(), input, call));
+    return { message: res.message, header: res.header, trailer: res.trailer };
   } finally {
+    clearTimeout(timer);
     // As in Connect, the call's signal ends with the call; a shared reason spares a stack trace per call.
     call.abort(callFinished);
   }
 }
-
-// REST requests carry no deadline of their own.
-const noTimeout = () => undefined;
 
 // The request and the handler context are class instances with the signal
 // getter on the prototype, never object literals with a getter: V8 gives each
@@ -72,7 +74,7 @@ const noTimeout = () => undefined;
 // reachable from the shared parent's transitions until a full GC, so every
 // call's objects survived scavenges into the old space and each scavenge took
 // 5–25 ms, the p99 stalls at half load.
-class TranscodedRequest<I extends DescMessage, O extends DescMessage> implements UnaryRequest<I, O> {
+class UnaryCallRequest<I extends DescMessage, O extends DescMessage> implements UnaryRequest<I, O> {
   readonly stream = false;
   readonly service: DescService;
   readonly requestMethod: string;
@@ -98,9 +100,8 @@ class TranscodedRequest<I extends DescMessage, O extends DescMessage> implements
 }
 
 /** What the implementation sees, reflecting the request as the interceptors left it. */
-class TranscodedContext implements HandlerContext {
-  readonly protocolName = "rest";
-  readonly timeoutMs = noTimeout;
+class UnaryCallContext implements HandlerContext {
+  readonly protocolName: string;
   readonly method: DescMethod;
   readonly service: DescService;
   readonly requestMethod: string;
@@ -111,9 +112,11 @@ class TranscodedContext implements HandlerContext {
   constructor(
     private readonly req: UnaryRequest,
     init: InvokeInit,
+    private readonly deadline: number | undefined,
     readonly responseHeader: Headers,
     readonly responseTrailer: Headers,
   ) {
+    this.protocolName = init.protocolName;
     this.method = req.method;
     this.service = req.service;
     this.requestMethod = init.requestMethod;
@@ -124,6 +127,10 @@ class TranscodedContext implements HandlerContext {
 
   get signal(): AbortSignal {
     return this.req.signal;
+  }
+
+  timeoutMs(): number | undefined {
+    return this.deadline === undefined ? undefined : this.deadline - Date.now();
   }
 }
 
