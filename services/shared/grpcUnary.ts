@@ -9,6 +9,7 @@ import { fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@b
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from "node:http2";
+import { compressedFlag, encodeEnvelope, envelopeEnd, envelopeHeaderBytes } from "./grpcEnvelope.js";
 import { HeaderMap } from "./headerMap.js";
 import type { Implementation } from "./implementation.js";
 import { invokeUnary, type UnaryImpl } from "./invokeUnary.js";
@@ -28,8 +29,6 @@ interface Target {
 }
 
 const contentType = "application/grpc+proto";
-const envelopeHeaderBytes = 5;
-const compressedFlag = 0b1;
 
 /** Returns a handler that takes the calls it serves and returns false for the rest. */
 export function createGrpcUnaryHandler(options: GrpcUnaryOptions): (req: AnyRequest, res: AnyResponse) => boolean {
@@ -87,7 +86,7 @@ async function serveCall(req: Http2ServerRequest, res: Http2ServerResponse, targ
   res.writeHead(200, { ...headerObject(header), "content-type": contentType });
   res.addTrailers(headerObject(trailer));
   if (output === undefined) res.end();
-  else res.end(envelope(output));
+  else res.end(encodeEnvelope(output));
 }
 
 async function readBody(req: Http2ServerRequest, readMaxBytes: number): Promise<Buffer> {
@@ -105,10 +104,9 @@ async function readBody(req: Http2ServerRequest, readMaxBytes: number): Promise<
 /** The one message of a unary request, with Connect's errors for everything else. */
 function decodeRequest<I extends DescMessage>(schema: I, body: Buffer) {
   if (body.length === 0) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
-  if (body.length < envelopeHeaderBytes) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+  const end = envelopeEnd(body);
+  if (end === undefined) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   if (body[0]! & compressedFlag) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
-  const end = envelopeHeaderBytes + body.readUInt32BE(1);
-  if (end > body.length) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   if (end < body.length) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
   try {
     return fromBinary(schema, body.subarray(envelopeHeaderBytes, end));
@@ -117,13 +115,6 @@ function decodeRequest<I extends DescMessage>(schema: I, body: Buffer) {
   }
 }
 
-function envelope(message: Uint8Array): Buffer {
-  const framed = Buffer.allocUnsafe(envelopeHeaderBytes + message.length);
-  framed[0] = 0;
-  framed.writeUInt32BE(message.length, 1);
-  framed.set(message, envelopeHeaderBytes);
-  return framed;
-}
 
 function headerObject(headers: Headers | undefined): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};

@@ -1,10 +1,12 @@
 // Clients for calls inside the mesh: gRPC over one kept-alive HTTP/2
-// connection, with the internal token, the caller's request id and a deadline.
+// connection, with the internal token, the caller's request id and a deadline;
+// unary calls take the fast path of grpcUnaryTransport.ts.
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import net from "node:net";
 import tls from "node:tls";
+import { createGrpcUnaryTransport } from "./grpcUnaryTransport.js";
 import { currentRequestId, requestIdHeader } from "./requestId.js";
 
 export interface InternalClientOptions {
@@ -35,15 +37,17 @@ export function createInternalClient<S extends DescService>(service: S, options:
     if (id !== undefined && !req.header.has(requestIdHeader)) req.header.set(requestIdHeader, id);
     return next(req);
   };
-  const transport = createGrpcTransport({
+  const interceptors = [authenticate, forwardRequestId];
+  const defaultTimeoutMs = options.timeoutMs ?? 5000;
+  // One connection for unary calls and streams alike.
+  const sessions = new Http2SessionManager(options.baseUrl, { pingIntervalMs: 10_000, idleConnectionTimeoutMs: 60_000 }, { createConnection: connectWithoutNagle });
+  const streams = createGrpcTransport({
     baseUrl: options.baseUrl,
-    interceptors: [authenticate, forwardRequestId],
-    defaultTimeoutMs: options.timeoutMs ?? 5000,
-    pingIntervalMs: 10_000,
-    idleConnectionTimeoutMs: 60_000,
-    nodeOptions: { createConnection: connectWithoutNagle },
+    interceptors,
+    defaultTimeoutMs,
+    sessionManager: sessions,
     // Inside the mesh compressing replies costs more CPU than the bytes it saves.
     acceptCompression: [],
   });
-  return createClient(service, transport);
+  return createClient(service, createGrpcUnaryTransport({ baseUrl: options.baseUrl, sessions, interceptors, defaultTimeoutMs, streams }));
 }
