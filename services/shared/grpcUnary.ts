@@ -8,7 +8,8 @@
 import { fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import http2, { type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
+import { onClientGone } from "./clientGone.js";
 import { compressedFlag, encodeEnvelope, envelopeEnd, envelopeHeaderBytes } from "./grpcEnvelope.js";
 import { HeaderMap } from "./headerMap.js";
 import type { Implementation } from "./implementation.js";
@@ -69,11 +70,7 @@ async function serveCall(req: Http2ServerRequest, res: Http2ServerResponse, targ
       url: req.url,
       requestHeader: HeaderMap.fromIncoming(req.headers),
       timeoutMs: timeout.timeoutMs,
-      // A client's RST_STREAM ends the compat response as "finished", so the stream itself tells.
-      onAbortable: (abort) =>
-        res.stream.once("close", () => {
-          if (res.stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) abort(new ConnectError("the client cancelled the call", Code.Canceled));
-        }),
+      onAbortable: (abort) => onClientGone(res, () => abort(new ConnectError("the client cancelled the call", Code.Canceled))),
     });
     header = result.header;
     result.trailer.forEach((value, key) => trailer.append(key, value));

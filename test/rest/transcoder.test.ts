@@ -7,6 +7,7 @@ import { createContextKey, createClient, type Interceptor } from "@connectrpc/co
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { toJson, type DescMessage, type JsonObject } from "@bufbuild/protobuf";
 import http from "node:http";
+import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
 import { meshError } from "../../services/shared/errors.js";
@@ -17,12 +18,13 @@ import { currentRequestId } from "../../services/shared/requestId.js";
 import { serve, type RunningServer } from "../../services/shared/server.js";
 import { createTranscoder } from "../../services/shared/transcoding/transcoder.js";
 import { implementation } from "../../services/shared/implementation.js";
-import { fakeGateway } from "./fakeGateway.js";
+import { fakeGateway, fakeResponses } from "./fakeGateway.js";
 
 const maxBodyBytes = 2048;
 const callerKey = createContextKey("anonymous", { description: "the caller, as the edge interceptor saw it" });
 const order: string[] = [];
 const internalIds: Array<string | null> = [];
+const abandoned: unknown[] = [];
 
 // Stands in for the gateway's auth/limit edge: reads headers, sets a context
 // value and response headers, and throws contract errors carrying headers.
@@ -55,6 +57,16 @@ const fake = fakeGateway({
   revokeKey: () => {
     throw new Error("connection string postgres://user:hunter2@db failed");
   },
+  // With x-test-hang, waits until its signal aborts, and keeps the reason.
+  listApiKeyInventory: (_req, ctx) =>
+    ctx.requestHeader.has("x-test-hang")
+      ? new Promise((_, reject) =>
+          ctx.signal.addEventListener("abort", () => {
+            abandoned.push(ctx.signal.reason);
+            reject(ctx.signal.reason);
+          }),
+        )
+      : fakeResponses.listApiKeyInventory,
   getWebhookMetrics: async () => {
     // Calls back into the mesh, as the real gateway does, to see the request id travel.
     await createInternalClient(GatewayService, { baseUrl: base, internalToken: "t".repeat(16) }).listFlags({});
@@ -254,6 +266,34 @@ describe("errors", () => {
     const res = await fetch(`${base}/onering.v1.GatewayService/GetMe`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: "key_1" });
+  });
+});
+
+describe("a client that goes away", () => {
+  const path = "/v1/monitoring/external/api-keys";
+  const inventoryCalls = () => fake.calls.filter((c) => c.method === "ListApiKeyInventory").length;
+
+  it("over HTTP/1.1 aborts the handler's signal", async () => {
+    abandoned.length = 0;
+    const calls = inventoryCalls();
+    const req = http.request(`${base}${path}`, { headers: { "x-test-hang": "1" } });
+    req.on("error", () => undefined);
+    req.end();
+    await expect.poll(inventoryCalls).toBe(calls + 1);
+    req.destroy();
+    await expect.poll(() => abandoned.length).toBe(1);
+  });
+
+  it("over HTTP/2 (RST_STREAM) aborts the handler's signal", async () => {
+    abandoned.length = 0;
+    const calls = inventoryCalls();
+    const session = http2.connect(base);
+    const req = session.request({ ":method": "GET", ":path": path, "x-test-hang": "1" });
+    req.on("error", () => undefined);
+    await expect.poll(inventoryCalls).toBe(calls + 1);
+    req.close(http2.constants.NGHTTP2_CANCEL);
+    await expect.poll(() => abandoned.length).toBe(1);
+    session.close();
   });
 });
 

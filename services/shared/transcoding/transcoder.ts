@@ -6,6 +6,7 @@
 import { toJson, type DescMethodUnary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { invalidArgument, meshError } from "../errors.js";
+import { onClientGone } from "../clientGone.js";
 import { HeaderMap } from "../headerMap.js";
 import type { Implementation } from "../implementation.js";
 import { invokeUnary, type UnaryImpl } from "../invokeUnary.js";
@@ -72,10 +73,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
       requestMethod: route.httpMethod,
       url: req.url ?? "/",
       requestHeader: HeaderMap.fromIncoming(req.headers),
-      onAbortable: (abort) =>
-        res.once("close", () => {
-          if (!res.writableFinished) abort(meshError("UNAVAILABLE", "the client went away"));
-        }),
+      onAbortable: (abort) => onClientGone(res, () => abort(meshError("UNAVAILABLE", "the client went away"))),
     });
     const json = toJson(method.output, result.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as JsonObject;
     send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, withTrailers(result.header, result.trailer));

@@ -1,0 +1,19 @@
+// Whether a client abandoned a call before its response was complete, for the
+// REST transcoder and the gRPC unary fast path to abort the call's signal.
+import http2 from "node:http2";
+import type { AnyResponse } from "./server.js";
+
+/** Calls `gone` once the client has gone away mid-call; never after a complete response. */
+export function onClientGone(res: AnyResponse, gone: () => void): void {
+  // An HTTP/2 client's RST_STREAM ends the compat response as "finished", so there the stream's code tells.
+  if ("stream" in res) {
+    const stream = res.stream;
+    stream.once("close", () => {
+      if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) gone();
+    });
+    return;
+  }
+  res.once("close", () => {
+    if (!res.writableFinished) gone();
+  });
+}
