@@ -43,8 +43,9 @@ function sendable(delivery: DeliveryRow, subscription: SubscriptionRow, event: E
 
 /**
  * The common case, deliveries that are due, unleased and whose subscription is
- * live, leased in one statement (the row lock and re-check of a concurrent
- * UPDATE keep two workers from both leasing one); then their events.
+ * live, leased and read with their subscriptions and events in one statement
+ * (the row lock and re-check of a concurrent UPDATE keep two workers from both
+ * leasing one): a claim is on every event's way to its receiver.
  */
 async function leaseSendable(db: WebhookDb, ids: string[], leaseMs: number): Promise<Map<string, ClaimedDelivery>> {
   const now = new Date();
@@ -52,10 +53,13 @@ async function leaseSendable(db: WebhookDb, ids: string[], leaseMs: number): Pro
     .update(deliveries)
     .set({ leasedUntil: new Date(now.getTime() + leaseMs) })
     .from(subscriptions)
+    // Postgres lets no ON clause of UPDATE … FROM name the updated table, so the event is matched in WHERE.
+    .innerJoin(events, sql`true`)
     .where(
       and(
         inArray(deliveries.id, ids),
         eq(subscriptions.id, deliveries.subscriptionId),
+        eq(events.id, deliveries.eventId),
         inArray(deliveries.status, ["pending", "retrying"]),
         eq(subscriptions.enabled, true),
         eq(subscriptions.paused, false),
@@ -64,10 +68,7 @@ async function leaseSendable(db: WebhookDb, ids: string[], leaseMs: number): Pro
       ),
     )
     .returning();
-  if (rows.length === 0) return new Map();
-  const eventIds = [...new Set(rows.map((r) => r.eventId))];
-  const eventById = new Map((await db.select().from(events).where(inArray(events.id, eventIds))).map((e) => [e.id, e]));
-  return new Map(rows.map(({ subscriptions: subscription, ...delivery }) => [delivery.id, sendable(delivery, subscription, eventById.get(delivery.eventId)!, now)]));
+  return new Map(rows.map(({ subscriptions: subscription, events: event, ...delivery }) => [delivery.id, sendable(delivery, subscription, event, now)]));
 }
 
 /** Everything else, decided under row locks: done, dropped, parked, deferred, or leased after all. */
