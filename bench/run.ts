@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { gatewaySection } from "./gateway.js";
+import { grpcUnarySection } from "./grpcUnary.js";
 import { describeMachine } from "./machine.js";
 import { memorySection } from "./memory.js";
 import { rateLimitSection } from "./rateLimit.js";
@@ -16,7 +17,7 @@ import { usageRecordsSection } from "./usageRecords.js";
 import { webhooksSection } from "./webhooks.js";
 
 // In run order; a section is one module exporting a Section.
-const sections: Section[] = [gatewaySection, transcodingSection, usageRecordsSection, rateLimitSection, webhooksSection, memorySection];
+const sections: Section[] = [gatewaySection, transcodingSection, grpcUnarySection, usageRecordsSection, rateLimitSection, webhooksSection, memorySection];
 
 function setting(name: string, fallback: number, min: number): number {
   const value = Number(process.env[name] ?? fallback);

@@ -10,6 +10,7 @@ import { asOwner } from "../test/webhooks/webhookClient.js";
 import { startBenchMesh } from "./benchMesh.js";
 import { startChildServer } from "./childServer.js";
 import { cpuMs } from "./cpuTime.js";
+import { callAtFixedRate } from "./fixedRate.js";
 import { startRawPipeline } from "./rawDeliveryPipeline.js";
 import type { Section } from "./section.js";
 import { formatSpread, percentile, spread, table, verdict } from "./stats.js";
@@ -67,25 +68,10 @@ async function throughput(publish: Publish, stats: ReturnType<typeof receiverSta
   return (published / (arrivals.lastArrival - started)) * 1000;
 }
 
-/** Calls `send` at `fixedRate` per second for `seconds`, whatever the answers; resolves once all have answered. */
-async function atFixedRate(send: (sentAt: number) => Promise<unknown>, seconds: number): Promise<number> {
-  const count = fixedRate * seconds;
-  const started = now();
-  const sends: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    const due = started + (i * 1000) / fixedRate;
-    const wait = due - now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    sends.push(send(now()));
-  }
-  await Promise.all(sends);
-  return count;
-}
-
 /** Open loop at `fixedRate` events/s for `seconds`: latency percentiles of the arrivals, ms. */
 async function latency(publish: Publish, stats: ReturnType<typeof receiverStats>, seconds: number): Promise<{ p50: number; p90: number; p99: number }> {
   await stats.reset();
-  const count = await atFixedRate(publish, seconds);
+  const { length: count } = await callAtFixedRate(publish, fixedRate, seconds);
   const { latencies } = await drained(stats, count);
   return { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99) };
 }
@@ -93,7 +79,7 @@ async function latency(publish: Publish, stats: ReturnType<typeof receiverStats>
 /** CPU time `pid` spends per call of `send` at the fixed rate, until `settled` says the calls' work is done; ms. */
 async function cpuPerCall(pid: number, send: (sentAt: number) => Promise<unknown>, seconds: number, settled?: (count: number) => Promise<unknown>): Promise<number> {
   const before = await cpuMs(pid);
-  const count = await atFixedRate(send, seconds);
+  const { length: count } = await callAtFixedRate(send, fixedRate, seconds);
   await settled?.(count);
   return ((await cpuMs(pid)) - before) / count;
 }
