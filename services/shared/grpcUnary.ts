@@ -5,13 +5,13 @@
 // cost. The call runs through the same interceptors and implementation as in
 // Connect and answers with the same status trailers; anything else (streams,
 // gRPC-Web, JSON, compression, HTTP/1.1) is left to Connect.
-import { fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
+import { toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { onClientGone } from "./clientGone.js";
-import { compressedFlag, encodeEnvelope, envelopeEnd, envelopeHeaderBytes } from "./grpcEnvelope.js";
-import { HeaderMap } from "./headerMap.js";
+import { compressedFlag, encodeEnvelope, envelopeEnd, envelopeHeaderBytes, parseEnvelopedMessage } from "./grpcEnvelope.js";
+import { HeaderMap, outgoingHeaders } from "./headerMap.js";
 import type { Implementation } from "./implementation.js";
 import { invokeUnary, type UnaryImpl } from "./invokeUnary.js";
 import type { AnyRequest, AnyResponse } from "./server.js";
@@ -61,7 +61,8 @@ async function serveCall(req: Http2ServerRequest, res: Http2ServerResponse, targ
   let header: Headers | undefined;
   let output: Uint8Array | undefined;
   try {
-    const timeout = parseTimeout(String(req.headers["grpc-timeout"] ?? "") || null, Number.MAX_SAFE_INTEGER);
+    const timeoutHeader = req.headers["grpc-timeout"];
+    const timeout = parseTimeout(typeof timeoutHeader === "string" ? timeoutHeader : null, Number.MAX_SAFE_INTEGER);
     if (timeout.error) throw timeout.error;
     const input = decodeRequest(target.method.input, await readBody(req, options.readMaxBytes));
     const result = await invokeUnary(target.method, target.impl, options.interceptors, input, {
@@ -80,8 +81,8 @@ async function serveCall(req: Http2ServerRequest, res: Http2ServerResponse, targ
     setTrailerStatus(trailer, err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err));
   }
   if (res.stream.destroyed) return;
-  res.writeHead(200, { ...headerObject(header), "content-type": contentType });
-  res.addTrailers(headerObject(trailer));
+  res.writeHead(200, { ...outgoingHeaders(header), "content-type": contentType });
+  res.addTrailers(outgoingHeaders(trailer));
   if (output === undefined) res.end();
   else res.end(encodeEnvelope(output));
 }
@@ -105,18 +106,5 @@ function decodeRequest<I extends DescMessage>(schema: I, body: Buffer) {
   if (end === undefined) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   if (body[0]! & compressedFlag) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
   if (end < body.length) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
-  try {
-    return fromBinary(schema, body.subarray(envelopeHeaderBytes, end));
-  } catch (err) {
-    throw new ConnectError(`parse binary: ${err instanceof Error ? err.message : String(err)}`, Code.Internal);
-  }
-}
-
-
-function headerObject(headers: Headers | undefined): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  headers?.forEach((value, key) => {
-    out[key] = value;
-  });
-  return out;
+  return parseEnvelopedMessage(schema, body, end);
 }

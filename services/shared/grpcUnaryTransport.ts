@@ -5,14 +5,14 @@
 // CPU per call at 200 calls/s on this VM). Interceptors, deadlines, caller
 // signals and status trailers behave as with Connect's gRPC transport;
 // streaming calls are Connect's own.
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type Interceptor, type Transport, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { validateResponse, validateTrailer } from "@connectrpc/connect/protocol-grpc";
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import http2 from "node:http2";
 import { CallSignal } from "./callSignal.js";
-import { compressedFlag, encodeEnvelope, envelopeEnd, envelopeHeaderBytes } from "./grpcEnvelope.js";
-import { HeaderMap } from "./headerMap.js";
+import { compressedFlag, encodeEnvelope, envelopeEnd, parseEnvelopedMessage } from "./grpcEnvelope.js";
+import { HeaderMap, outgoingHeaders } from "./headerMap.js";
 
 export interface GrpcUnaryTransportOptions {
   baseUrl: string;
@@ -74,10 +74,7 @@ export function createGrpcUnaryTransport(options: GrpcUnaryTransportOptions): Tr
 async function sendUnary(sessions: Http2SessionManager, pathPrefix: string, req: UnaryRequest): Promise<UnaryResponse> {
   const signal = req.signal;
   if (signal.aborted) throw signal.reason;
-  const headers: http2.OutgoingHttpHeaders = { "content-type": "application/grpc+proto", te: "trailers" };
-  req.header.forEach((value, key) => {
-    headers[key] = value;
-  });
+  const headers = outgoingHeaders(req.header, { "content-type": "application/grpc+proto", te: "trailers" });
   let stream: http2.ClientHttp2Stream;
   let giveUp: (() => void) | undefined;
   try {
@@ -139,12 +136,7 @@ function unaryResponse(req: UnaryRequest, status: number, header: HeaderMap, tra
   validateTrailer(trailer, header);
   if (body[0]! & compressedFlag) throw new ConnectError("protocol error: compressed response without grpc-encoding", Code.Internal);
   if (envelopeEnd(body) !== body.length) throw new ConnectError("protocol error: the response is not exactly one message", Code.Internal);
-  let message: MessageShape<DescMessage>;
-  try {
-    message = fromBinary(req.method.output, body.subarray(envelopeHeaderBytes));
-  } catch (err) {
-    throw new ConnectError(`parse binary: ${err instanceof Error ? err.message : String(err)}`, Code.Internal);
-  }
+  const message = parseEnvelopedMessage(req.method.output, body, body.length);
   return { stream: false, service: req.service, method: req.method, header, trailer, message };
 }
 
@@ -156,7 +148,6 @@ function headerMapOf(init: CallHeaders): HeaderMap {
   for (const [key, value] of entries) map.append(key!, value!);
   return map;
 }
-
 
 // A peer that cannot be reached or went away is UNAVAILABLE, as in gRPC; the caller may retry.
 function transportError(err: unknown): ConnectError {

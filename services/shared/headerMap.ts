@@ -6,7 +6,7 @@
 // gateway's CPU on a REST call. Behaves as Headers does: names are
 // case-insensitive, repeated values join with ", ", iteration is sorted by
 // name, and set-cookie values stay apart.
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 
 const setCookie = "set-cookie";
 
@@ -94,4 +94,12 @@ export class HeaderMap implements Headers {
     if (this.cookies.length > 0) names.push(setCookie);
     return names.sort();
   }
+}
+
+/** `headers` as Node writes them (one value per name), added to `base`. */
+export function outgoingHeaders(headers: Headers | undefined, base: OutgoingHttpHeaders = {}): OutgoingHttpHeaders {
+  headers?.forEach((value, name) => {
+    base[name] = value;
+  });
+  return base;
 }
