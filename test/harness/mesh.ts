@@ -19,15 +19,32 @@ export const testNatsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
  */
 const readyTimeoutMs = 120_000;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// A port handed to a child process is free when chosen but bound only once the
+// child has started, seconds later. Chosen by listen(0), it came from the
+// kernel's ephemeral range (32768 and up), where any outgoing connection or
+// another suite's listen(0) could take it first; then the child failed to bind
+// while /readyz answered from someone else's server. So ports come from below
+// that range, from a block of each vitest worker's own (VITEST_POOL_ID, 0
+// outside vitest), counting up so that a file never picks one twice.
+const portBlockSize = 2000;
+const portBlockStart = 10_000 + Number(process.env.VITEST_POOL_ID ?? 0) * portBlockSize;
+let portOffset = Math.floor(Math.random() * portBlockSize);
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/** A port nothing listens on, that no other test worker and no outgoing connection will take. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < portBlockSize; tries++) {
+    const port = portBlockStart + (portOffset++ % portBlockSize);
+    if (await canBind(port)) return port;
+  }
+  throw new Error(`no free port in ${portBlockStart}-${portBlockStart + portBlockSize - 1}`);
 }
 
 /** Creates an empty database and returns its URL and a function that drops it. */
