@@ -9,7 +9,7 @@ import { createInternalClient } from "../services/shared/internalClient.js";
 import { asOwner } from "../test/webhooks/webhookClient.js";
 import { startBenchMesh } from "./benchMesh.js";
 import { startChildServer } from "./childServer.js";
-import { cpuMs } from "./cpuTime.js";
+import { cpuMs, machineCpuMs, processesCpuMs } from "./cpuTime.js";
 import { callAtFixedRate } from "./fixedRate.js";
 import { startRawPipeline } from "./rawDeliveryPipeline.js";
 import type { Section } from "./section.js";
@@ -50,9 +50,23 @@ async function drained(stats: ReturnType<typeof receiverStats>, expected: number
   }
 }
 
+/** What a throughput run reads CPU time from, ms so far: the machine, and each process the pipeline runs in. */
+type CpuMeters = Record<string, () => Promise<number>>;
+
+async function readMeters(meters: CpuMeters): Promise<Record<string, number>> {
+  return Object.fromEntries(await Promise.all(Object.entries(meters).map(async ([name, read]) => [name, await read()] as const)));
+}
+
+interface ThroughputRun {
+  rate: number;
+  /** CPU ms per delivery by meter. */
+  cpuPerDelivery: Record<string, number>;
+}
+
 /** Closed loop: `publishers` callers publish for `seconds`; deliveries/s from the first publish to the last arrival. */
-async function throughput(publish: Publish, stats: ReturnType<typeof receiverStats>, seconds: number): Promise<number> {
+async function throughput(publish: Publish, stats: ReturnType<typeof receiverStats>, seconds: number, meters: CpuMeters): Promise<ThroughputRun> {
   await stats.reset();
+  const cpuBefore = await readMeters(meters);
   const started = now();
   const until = started + seconds * 1000;
   let published = 0;
@@ -65,7 +79,9 @@ async function throughput(publish: Publish, stats: ReturnType<typeof receiverSta
     }),
   );
   const arrivals = await drained(stats, published);
-  return (published / (arrivals.lastArrival - started)) * 1000;
+  const cpuAfter = await readMeters(meters);
+  const cpuPerDelivery = Object.fromEntries(Object.keys(meters).map((name) => [name, (cpuAfter[name]! - cpuBefore[name]!) / published]));
+  return { rate: (published / (arrivals.lastArrival - started)) * 1000, cpuPerDelivery };
 }
 
 /** Open loop at `fixedRate` events/s for `seconds`: latency percentiles of the arrivals, ms. */
@@ -100,13 +116,32 @@ export const webhooksSection: Section = {
         ["OneRing (PublishEvent → worker → receiver)", (sentAt) => client.publishEvent({ type: eventType, data: { sentAt } })],
         ["raw JetStream + undici", (sentAt) => raw.publish(JSON.stringify({ type: eventType, timestamp: new Date().toISOString(), data: { sentAt } }))],
       ];
+      // Where each pipeline's deliveries cost CPU: the whole machine, then each process it runs in.
+      const shared: CpuMeters = {
+        "whole machine (all cores: everything below and the rest)": machineCpuMs,
+        "nats-server": () => processesCpuMs("nats-server"),
+        receiver: () => cpuMs(receiver.pid),
+        "bench process (publishers; the raw pipeline itself)": () => cpuMs(process.pid),
+      };
+      const meters: CpuMeters[] = [
+        {
+          ...shared,
+          WebhookService: () => cpuMs(mesh.processes.get("webhook")!.child.pid!),
+          "delivery worker": () => cpuMs(mesh.processes.get("webhook-worker")!.child.pid!),
+          "Postgres (all backends)": () => processesCpuMs("postgres"),
+        },
+        shared,
+      ];
 
-      for (const [, publish] of pipelines) await throughput(publish, stats, warmupSeconds);
-      const rates = pipelines.map(() => [] as number[]);
+      for (const [i, [, publish]] of pipelines.entries()) await throughput(publish, stats, warmupSeconds, meters[i]!);
+      const runs = pipelines.map(() => [] as ThroughputRun[]);
       for (let round = 0; round < settings.runs; round++) {
-        for (const [i, [, publish]] of pipelines.entries()) rates[i].push(await throughput(publish, stats, settings.seconds));
+        for (const [i, [, publish]] of pipelines.entries()) runs[i]!.push(await throughput(publish, stats, settings.seconds, meters[i]!));
       }
-      const ratios = spread(rates[0].map((r, i) => r / rates[1][i]));
+      const rates = runs.map((r) => r.map((run) => run.rate));
+      const ratios = spread(rates[0]!.map((r, i) => r / rates[1]![i]!));
+      const cpuSpread = (pipeline: number, meter: string) =>
+        meter in meters[pipeline]! ? formatSpread(spread(runs[pipeline]!.map((run) => run.cpuPerDelivery[meter]!)), 3) : "—";
 
       const latencies = pipelines.map(() => [] as { p50: number; p90: number; p99: number }[]);
       for (let round = 0; round < settings.runs; round++) {
@@ -135,6 +170,13 @@ export const webhooksSection: Section = {
         ),
         "",
         `- OneRing / raw: **${formatSpread(ratios, 2)}** (goal ≥ 0.5: ${verdict(ratios.median >= 0.5)})`,
+        "",
+        "CPU time per delivery in those runs, ms (from /proc; Postgres counts every backend, so also other work on the machine):",
+        "",
+        table(
+          ["where", ...pipelines.map(([name]) => name)],
+          Object.keys(meters[0]!).map((meter) => [meter, ...pipelines.map((_, i) => cpuSpread(i, meter))]),
+        ),
         "",
         `Event-to-delivery latency at a fixed ${fixedRate} events/s (${settings.seconds} s per run; publish call to arrival at the receiver):`,
         "",
