@@ -29,6 +29,8 @@ const leaseMarginMs = 1000;
 const endpointBusyDelayMs = 250;
 // When the WebhookService cannot be reached, the job comes back after this.
 const serviceDownDelayMs = 1000;
+// A job that waited longer than this since its ack-wait started has it renewed before its attempt.
+const ackWaitRenewAfterMs = 1000;
 const recordTries = 3;
 // Claim and record batches in flight at once: a job arriving during a round trip starts its own.
 const claimsInFlight = 4;
@@ -37,6 +39,13 @@ const recordsInFlight = 2;
 interface QueuedJob {
   msg: JsMsg;
   job: DeliveryJob;
+  /** When the message's JetStream ack-wait last started: its arrival, or our last working(). */
+  ackWaitFrom: number;
+}
+
+function renewAckWait(queued: QueuedJob): void {
+  queued.msg.working();
+  queued.ackWaitFrom = Date.now();
 }
 
 export interface DeliveryWorkerDeps {
@@ -84,7 +93,7 @@ export class DeliveryWorker {
     this.loop = this.pull(consumer);
     // Jobs queued behind their endpoint's cap keep their JetStream ack-wait until their turn.
     this.progress = setInterval(() => {
-      for (const { msg } of this.slots.waiting()) msg.working();
+      for (const queued of this.slots.waiting()) renewAckWait(queued);
     }, ackWaitMs(this.deps.config) / 3);
   }
 
@@ -125,34 +134,36 @@ export class DeliveryWorker {
       msg.nak();
       return;
     }
-    if (!this.slots.offer(job.webhookId, { msg, job })) msg.nak(endpointBusyDelayMs);
+    if (!this.slots.offer(job.webhookId, { msg, job, ackWaitFrom: Date.now() })) msg.nak(endpointBusyDelayMs);
   }
 
   /** The job is admitted for its endpoint (at once, or after waiting in its endpoint's queue). */
-  private begin({ msg, job }: QueuedJob): void {
+  private begin(queued: QueuedJob): void {
+    const { msg, job } = queued;
     if (this.stopping || !this.sending()) {
       msg.nak();
       return this.slots.release(job.webhookId);
     }
-    const task = this.handle(msg, job).finally(() => this.inFlight.delete(task));
+    const task = this.handle(queued).finally(() => this.inFlight.delete(task));
     this.inFlight.add(task);
   }
 
   // The endpoint's slots cover claiming and sending only: recording is a batched
   // round trip of its own, and holding a slot through it would cap an endpoint at
   // its slots per record latency however fast the receiver answers.
-  private async handle(msg: JsMsg, job: DeliveryJob): Promise<void> {
+  private async handle(queued: QueuedJob): Promise<void> {
     let result: AttemptResult | undefined;
     try {
-      result = await this.claimAndSend(msg, job);
+      result = await this.claimAndSend(queued);
     } finally {
-      this.slots.release(job.webhookId);
+      this.slots.release(queued.job.webhookId);
     }
-    if (result) await this.record(msg, result);
+    if (result) await this.record(queued.msg, result);
   }
 
   /** The attempt's result, or nothing when the job was settled without a send. */
-  private async claimAndSend(msg: JsMsg, job: DeliveryJob): Promise<AttemptResult | undefined> {
+  private async claimAndSend(queued: QueuedJob): Promise<AttemptResult | undefined> {
+    const { msg, job } = queued;
     const claimStarted = Date.now();
     let claimed: ClaimedDelivery;
     try {
@@ -169,8 +180,10 @@ export class DeliveryWorker {
     try {
       // Sent and recorded only within the claim's lease, so no other worker can be sending it too.
       if (Date.now() - claimStarted > this.latestSendMs) return void msg.nak();
-      // The attempt gets the whole ack-wait, however long the job waited for its claim.
-      msg.working();
+      // The attempt and its record get nearly the whole ack-wait, however long
+      // the job waited. Renewing only a job that waited saves a NATS write per
+      // delivery: at full speed a quarter of the worker's CPU, half of NATS's.
+      if (Date.now() - queued.ackWaitFrom > ackWaitRenewAfterMs) renewAckWait(queued);
       const result = await sendAttempt(this.agent, claimed, this.sendOptions);
       const attempt = result.attempt!;
       this.deps.metrics.observe(attempt.statusCode, attempt.error, Number(attempt.durationMs) / 1000);
