@@ -133,15 +133,24 @@ export class DeliveryStore {
       .where(and(eq(deliveries.subscriptionId, webhookId), isNull(deliveries.enqueuedAt), unfinished));
   }
 
-  /** Marks jobs JetStream acknowledged; a row re-enqueued meanwhile (new generation) stays in the outbox. */
+  /**
+   * Marks jobs JetStream acknowledged; a row re-enqueued meanwhile (new
+   * generation) stays in the outbox. Rows a claim or a recorded attempt holds
+   * are skipped rather than waited for: marks lag by their linger, so they met
+   * those statements on the same rows, locking them in another order, and
+   * deadlocked. A skipped row's job is in JetStream already; if it stays
+   * unmarked, the sweep relays it again and the duplicate window drops that.
+   */
   async markEnqueued(jobs: DeliveryJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const ids = jobs.map((j) => j.deliveryId);
     const generations = jobs.map((j) => j.generation);
-    await this.db
-      .update(deliveries)
-      .set({ enqueuedAt: new Date() })
-      .where(sql`(${deliveries.id}, ${deliveries.generation}) in (select * from unnest(${sql.param(ids)}::text[], ${sql.param(generations)}::int[]))`);
+    const free = this.db
+      .select({ id: deliveries.id })
+      .from(deliveries)
+      .where(sql`(${deliveries.id}, ${deliveries.generation}) in (select * from unnest(${sql.param(ids)}::text[], ${sql.param(generations)}::int[]))`)
+      .for("update", { skipLocked: true });
+    await this.db.update(deliveries).set({ enqueuedAt: new Date() }).where(inArray(deliveries.id, free));
   }
 
   /**
