@@ -189,7 +189,9 @@ describe("gRPC unary fast path", () => {
     const err = ConnectError.from(await connectClient().getKey({ id: "key_1" }, { timeoutMs: 100 }).catch((e: unknown) => e));
     expect(err.code).toBe(Code.DeadlineExceeded);
     await expect.poll(() => aborted.length).toBe(1);
-    expect(ConnectError.from(aborted[0]).code).toBe(Code.DeadlineExceeded);
+    // The client's deadline also cancels the stream; on a busy machine its
+    // RST_STREAM can reach the server before the server's own timer fires.
+    expect([Code.DeadlineExceeded, Code.Canceled]).toContain(ConnectError.from(aborted[0]).code);
   });
 
   it("aborts the implementation's signal when the client cancels", async () => {
