@@ -5,8 +5,6 @@
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AttemptVerdictSchema, ClaimedDeliverySchema, ClaimOutcome, type WebhookService } from "../../gen/onering/v1/webhook_pb.js";
@@ -17,6 +15,7 @@ import { encodeJob } from "../../services/webhook/deliveryJobs.js";
 import { newSigningSecret } from "../../services/webhook/signature.js";
 import { DeliveryWorker } from "../../services/webhook/worker/deliveryWorker.js";
 import { WorkerMetrics } from "../../services/webhook/worker/workerMetrics.js";
+import { eventually, startReceiver, type Receiver } from "./receiver.js";
 
 interface FakeMessage extends JsMsg {
   calls: string[];
@@ -51,20 +50,13 @@ function consumerOf(messages: JsMsg[]): Consumer {
   } as unknown as Consumer;
 }
 
-let receiver: http.Server;
-let receiverUrl: string;
-const received: string[] = [];
+let receiver: Receiver;
+const received = () => receiver.on("/hook").map((r) => r.headers["webhook-id"]);
 
 beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    received.push(String(req.headers["webhook-id"]));
-    req.resume();
-    req.on("end", () => res.writeHead(204).end());
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startReceiver();
 });
-afterAll(() => new Promise((resolve) => receiver.close(resolve)));
+afterAll(() => receiver.close());
 
 /** Runs the worker over `messages`, each claim answered after `claimDelayMs`, until every one is settled. */
 async function deliver(messages: FakeMessage[], claimDelayMs: number): Promise<void> {
@@ -73,7 +65,7 @@ async function deliver(messages: FakeMessage[], claimDelayMs: number): Promise<v
       await new Promise((r) => setTimeout(r, claimDelayMs));
       return {
         deliveries: ids.map((id) =>
-          create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.SEND, webhookId: "wh_1", url: receiverUrl, secrets: [newSigningSecret()], payload: "{}", attemptNumber: 1 }),
+          create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.SEND, webhookId: "wh_1", url: `${receiver.url}/hook`, secrets: [newSigningSecret()], payload: "{}", attemptNumber: 1 }),
         ),
       };
     },
@@ -90,21 +82,23 @@ async function deliver(messages: FakeMessage[], claimDelayMs: number): Promise<v
     metrics: new WorkerMetrics(new Registry()),
   });
   worker.start(consumerOf(messages));
-  const deadline = Date.now() + 10_000;
-  while (messages.some((m) => !m.calls.includes("ack")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  await worker.stop();
+  try {
+    await eventually(() => messages.every((m) => m.calls.includes("ack")), "every job acknowledged", 10_000);
+  } finally {
+    await worker.stop();
+  }
 }
 
 it("sends a job that arrived just now without renewing its ack-wait, and acks it once recorded", async () => {
   const messages = [message(1, "dlv_fresh1"), message(2, "dlv_fresh2")];
   await deliver(messages, 0);
-  expect(received).toEqual(expect.arrayContaining(["dlv_fresh1", "dlv_fresh2"]));
+  expect(received()).toEqual(expect.arrayContaining(["dlv_fresh1", "dlv_fresh2"]));
   for (const m of messages) expect(m.calls).toEqual(["ack"]);
 });
 
 it("renews the ack-wait of a job that waited over a second for its claim before sending it", async () => {
   const messages = [message(3, "dlv_waited")];
   await deliver(messages, 1200);
-  expect(received).toContain("dlv_waited");
+  expect(received()).toContain("dlv_waited");
   expect(messages[0]!.calls).toEqual(["working", "ack"]);
 });
