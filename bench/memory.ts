@@ -120,7 +120,7 @@ export const memorySection: Section = {
         "",
         `- RSS sampled during the soak, end over start: ${sawed.length ? `more than ${growthToleranceMiB} MiB higher in ${sawed.join(", ")}` : `within ${growthToleranceMiB} MiB in every process`}. Between full collections this follows where each old generation is in its climb, so it is not the goal's measure.`,
         "",
-        "Memory retained: RSS right after a full garbage collection (HeapProfiler.collectGarbage over the inspector; the processes run with --inspect=127.0.0.1:0), idle, after the peak load and again after the soak:",
+        `Memory retained: RSS right after a full garbage collection (HeapProfiler.collectGarbage over the inspector; the processes run with ${inspectorOption}), idle, after the peak load and again after the soak:`,
         "",
         table(["process", "before the soak", "after the soak", "growth"], heldRows),
         "",
