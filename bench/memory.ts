@@ -6,7 +6,7 @@
 // It is judged on what each process retains, RSS right after a full garbage
 // collection before and after the soak; RSS sampled during the soak is shown too.
 import type { Mesh } from "../test/harness/mesh.js";
-import { meshProcesses } from "../tools/mesh/processes.js";
+import { meshProcesses, type ProcessName } from "../tools/mesh/processes.js";
 import { benchKey, getMeLoads, startBenchMesh, unreachableLimit } from "./benchMesh.js";
 import { startChildServer } from "./childServer.js";
 import { collectGarbage, inspectorOption, inspectorUrl } from "./fullGc.js";
@@ -106,13 +106,13 @@ export const memorySection: Section = {
       const heldAfter = await retained(mesh);
       const mib = (n: number) => n.toFixed(1);
       const signed = (n: number) => `${n >= 0 ? "+" : ""}${mib(n)}`;
-      const rows = [...mesh.processes.keys()].map((name) => {
-        const growth = soak.last.get(name)! - soak.first.get(name)!;
-        return [name, mib(idle.get(name)!), mib(peak.peak.get(name)!), mib(soak.first.get(name)!), mib(soak.last.get(name)!), signed(growth), mib(after.get(name)!)];
-      });
-      const heldRows = [...mesh.processes.keys()].map((name) => [name, mib(heldBefore.get(name)!), mib(heldAfter.get(name)!), signed(heldAfter.get(name)! - heldBefore.get(name)!)]);
-      const sawed = [...mesh.processes.keys()].filter((name) => soak.last.get(name)! - soak.first.get(name)! > growthToleranceMiB);
-      const grew = [...mesh.processes.keys()].filter((name) => heldAfter.get(name)! - heldBefore.get(name)! > growthToleranceMiB);
+      const names = [...mesh.processes.keys()];
+      const sampledGrowth = (name: ProcessName) => soak.last.get(name)! - soak.first.get(name)!;
+      const heldGrowth = (name: ProcessName) => heldAfter.get(name)! - heldBefore.get(name)!;
+      const rows = names.map((name) => [name, mib(idle.get(name)!), mib(peak.peak.get(name)!), mib(soak.first.get(name)!), mib(soak.last.get(name)!), signed(sampledGrowth(name)), mib(after.get(name)!)]);
+      const heldRows = names.map((name) => [name, mib(heldBefore.get(name)!), mib(heldAfter.get(name)!), signed(heldGrowth(name))]);
+      const sawed = names.filter((name) => sampledGrowth(name) > growthToleranceMiB);
+      const grew = names.filter((name) => heldGrowth(name) > growthToleranceMiB);
       return [
         `RSS in MiB of all five processes. Peak load: GetMe over ${settings.connections} connections for ${settings.seconds} s. Soak: GetMe at ${soakRate} req/s for ${settings.soakSeconds} s (BENCH_SOAK_SECONDS); its start is the median RSS of its second fifth, once heaps have sized themselves, and its end the median of its last fifth. Both also publish ${eventRate} events/s through the gateway to one subscription, delivered to a receiver.`,
         "",
