@@ -15,8 +15,9 @@ let healthy: Mesh;
 let webhooksOff: Mesh;
 let sink: SinkProcess;
 
-const smoke = (mesh: Mesh, ...extra: string[]) =>
-  runTool("tools/smoke/main.ts", ["--backend-url", mesh.gatewayUrl, "--admin-key", mesh.adminKey, "--webhook-sink", sink.url, ...extra]);
+const smoke = (mesh: Mesh, ...extra: string[]) => smokeWithSink(mesh, sink.url, ...extra);
+const smokeWithSink = (mesh: Mesh, sinkUrl: string, ...extra: string[]) =>
+  runTool("tools/smoke/main.ts", ["--backend-url", mesh.gatewayUrl, "--admin-key", mesh.adminKey, "--webhook-sink", sinkUrl, ...extra]);
 
 beforeAll(async () => {
   // One mesh at a time: ten processes starting at once starve a two-core machine.
@@ -56,6 +57,12 @@ describe("smoke test against a healthy mesh", () => {
     const keyId = /created (\S+)/.exec(report.results[1]!.detail)![1]!;
     const { key } = await rest<{ key: { revoke_time?: string } }>(`${healthy.gatewayUrl}/v1/admin/external/keys/${keyId}`, healthy.adminKey);
     expect(key.revoke_time).toBeTruthy();
+  });
+
+  it.each(["/webhook", "/"])("takes the sink's URL with %s after it, as people copy it", async (suffix) => {
+    const { code, stdout } = await smokeWithSink(healthy, `${sink.url}${suffix}`, "--json");
+    expect(JSON.parse(stdout)).toMatchObject({ passed: 5, total: 5 });
+    expect(code).toBe(0);
   });
 });
 

@@ -1,12 +1,14 @@
 // `npm run smoke -- --backend-url … --admin-key … --webhook-sink …`
 import { parseArgs } from "node:util";
-import { cleanUp, newState, phases } from "./phases.js";
+import { cleanUp, newState, phases, type SmokeOptions } from "./phases.js";
+import { backendBase, sinkUrls } from "./urls.js";
 
 const usage = `usage: npm run smoke -- --backend-url URL --admin-key KEY --webhook-sink URL [--timeout-ms 15000] [--json]
 
 Runs the five phases (backend health, API key creation, external call with
 rate-limit headers, webhook subscription, webhook delivery verified at the
-sink) and exits non-zero on any failure. Start a sink first: npm run sink.`;
+sink) and exits non-zero on any failure. Start a sink first: npm run sink.
+--webhook-sink takes the sink's base URL or any URL on it (…:9090/webhook).`;
 
 const { values } = parseArgs({
   options: {
@@ -26,12 +28,18 @@ if (!values["admin-key"]) {
   process.stderr.write(`--admin-key (or ONERING_ADMIN_KEY) is required\n\n${usage}\n`);
   process.exit(2);
 }
-const options = {
-  backendUrl: values["backend-url"]!.replace(/\/+$/, ""),
-  adminKey: values["admin-key"],
-  webhookSink: values["webhook-sink"]!.replace(/\/+$/, ""),
-  deliveryTimeoutMs: Number(values["timeout-ms"]),
-};
+let options: SmokeOptions;
+try {
+  options = {
+    backendUrl: backendBase(values["backend-url"]!),
+    adminKey: values["admin-key"],
+    webhookSink: sinkUrls(values["webhook-sink"]!),
+    deliveryTimeoutMs: Number(values["timeout-ms"]),
+  };
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n\n${usage}\n`);
+  process.exit(2);
+}
 const state = newState();
 const results: { phase: string; passed: boolean; detail: string }[] = [];
 for (const [i, phase] of phases.entries()) {

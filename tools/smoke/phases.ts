@@ -1,12 +1,15 @@
 // The five smoke-test phases against a live mesh, through the public REST
 // surface, each returning a detail line or throwing with the reason.
 import { randomUUID } from "node:crypto";
+import { PhaseFailure, request, type Reply, type RequestOptions } from "./request.js";
+import type { SinkUrls } from "./urls.js";
 
 export interface SmokeOptions {
+  /** The gateway's base URL, without a trailing slash. */
   backendUrl: string;
   adminKey: string;
-  /** Base URL of a running webhook sink (npm run sink). */
-  webhookSink: string;
+  /** A running webhook sink (npm run sink). */
+  webhookSink: SinkUrls;
   /** How long to wait for the delivery to reach the sink. */
   deliveryTimeoutMs: number;
 }
@@ -18,24 +21,10 @@ export interface SmokeState {
   nonce: string;
 }
 
-export class PhaseFailure extends Error {}
+const backend = (o: SmokeOptions, path: string, init?: RequestOptions): Promise<Reply> => request("backend", o.backendUrl, path, init);
+const sink = (o: SmokeOptions, path: string, init?: RequestOptions): Promise<Reply> => request("webhook sink", o.webhookSink.origin, path, init);
 
-async function call(url: string, init: RequestInit & { key?: string } = {}): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const headers = new Headers(init.headers);
-  if (init.key) headers.set("authorization", `Bearer ${init.key}`);
-  if (init.body) headers.set("content-type", "application/json");
-  const res = await fetch(url, { ...init, headers });
-  const text = await res.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    body = { raw: text };
-  }
-  return { status: res.status, headers: res.headers, body };
-}
-
-function expectOk(what: string, res: { status: number; body: Record<string, unknown> }): void {
+function expectOk(what: string, res: Reply): void {
   if (res.status >= 200 && res.status < 300) return;
   const reason = typeof res.body.code === "string" ? `${res.body.code}: ${String(res.body.message ?? "")}` : JSON.stringify(res.body).slice(0, 200);
   throw new PhaseFailure(`${what} answered ${res.status} (${reason})`);
@@ -45,8 +34,8 @@ export const phases: { name: string; run: (o: SmokeOptions, s: SmokeState) => Pr
   {
     name: "Backend health",
     async run(o) {
-      const live = await call(`${o.backendUrl}/healthz`);
-      const ready = await call(`${o.backendUrl}/readyz`);
+      const live = await backend(o, "/healthz");
+      const ready = await backend(o, "/readyz");
       expectOk("GET /healthz", live);
       expectOk("GET /readyz", ready);
       return "gateway live and ready";
@@ -55,7 +44,7 @@ export const phases: { name: string; run: (o: SmokeOptions, s: SmokeState) => Pr
   {
     name: "API key creation",
     async run(o, s) {
-      const res = await call(`${o.backendUrl}/v1/admin/external/keys`, {
+      const res = await backend(o, `/v1/admin/external/keys`, {
         method: "POST",
         key: o.adminKey,
         body: JSON.stringify({ name: `smoke-${s.nonce.slice(0, 8)}`, tier: "free" }),
@@ -72,7 +61,7 @@ export const phases: { name: string; run: (o: SmokeOptions, s: SmokeState) => Pr
     name: "External call with rate-limit headers",
     async run(o, s) {
       if (!s.apiKey) throw new PhaseFailure("no API key (key creation failed)");
-      const res = await call(`${o.backendUrl}/v1/external/me`, { key: s.apiKey });
+      const res = await backend(o, `/v1/external/me`, { key: s.apiKey });
       expectOk("GET /v1/external/me", res);
       const missing = ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-canary-mode"].filter((h) => !res.headers.has(h));
       if (missing.length > 0) throw new PhaseFailure(`missing headers: ${missing.join(", ")}`);
@@ -83,16 +72,16 @@ export const phases: { name: string; run: (o: SmokeOptions, s: SmokeState) => Pr
     name: "Webhook subscription",
     async run(o, s) {
       if (!s.apiKey) throw new PhaseFailure("no API key (key creation failed)");
-      const res = await call(`${o.backendUrl}/v1/external/webhooks`, {
+      const res = await backend(o, `/v1/external/webhooks`, {
         method: "POST",
         key: s.apiKey,
-        body: JSON.stringify({ url: `${o.webhookSink}/webhook`, event_types: ["smoke.*"], description: "smoke test" }),
+        body: JSON.stringify({ url: o.webhookSink.receive, event_types: ["smoke.*"], description: "smoke test" }),
       });
       expectOk("POST /v1/external/webhooks", res);
       const webhook = res.body.webhook as { id?: string } | undefined;
       if (!webhook?.id || typeof res.body.secret !== "string") throw new PhaseFailure("response lacks webhook.id or secret");
       s.webhookId = webhook.id;
-      const handover = await call(`${o.webhookSink}/secrets`, { method: "PUT", body: JSON.stringify({ secrets: [res.body.secret] }) });
+      const handover = await sink(o, "/secrets", { method: "PUT", body: JSON.stringify({ secrets: [res.body.secret] }) });
       expectOk("PUT sink /secrets", handover);
       return `subscribed ${webhook.id} to smoke.*`;
     },
@@ -101,7 +90,7 @@ export const phases: { name: string; run: (o: SmokeOptions, s: SmokeState) => Pr
     name: "Webhook delivery verified at the sink",
     async run(o, s) {
       if (!s.webhookId) throw new PhaseFailure("no subscription (subscription failed)");
-      const published = await call(`${o.backendUrl}/v1/admin/events`, {
+      const published = await backend(o, `/v1/admin/events`, {
         method: "POST",
         key: o.adminKey,
         body: JSON.stringify({ type: "smoke.ping", data: { nonce: s.nonce } }),
@@ -109,7 +98,7 @@ export const phases: { name: string; run: (o: SmokeOptions, s: SmokeState) => Pr
       expectOk("POST /v1/admin/events", published);
       const deadline = Date.now() + o.deliveryTimeoutMs;
       while (Date.now() < deadline) {
-        const log = await call(`${o.webhookSink}/deliveries`);
+        const log = await sink(o, "/deliveries");
         const deliveries = (log.body.deliveries ?? []) as { id: string; verified: boolean; payload: unknown }[];
         const ours = deliveries.find((d) => JSON.stringify(d.payload).includes(s.nonce));
         if (ours) {
@@ -125,8 +114,8 @@ export const phases: { name: string; run: (o: SmokeOptions, s: SmokeState) => Pr
 
 /** Deletes what the run created; never throws. */
 export async function cleanUp(o: SmokeOptions, s: SmokeState): Promise<void> {
-  if (s.webhookId && s.apiKey) await call(`${o.backendUrl}/v1/external/webhooks/${s.webhookId}`, { method: "DELETE", key: s.apiKey }).catch(() => undefined);
-  if (s.keyId) await call(`${o.backendUrl}/v1/admin/external/keys/${s.keyId}`, { method: "DELETE", key: o.adminKey }).catch(() => undefined);
+  if (s.webhookId && s.apiKey) await backend(o, `/v1/external/webhooks/${s.webhookId}`, { method: "DELETE", key: s.apiKey }).catch(() => undefined);
+  if (s.keyId) await backend(o, `/v1/admin/external/keys/${s.keyId}`, { method: "DELETE", key: o.adminKey }).catch(() => undefined);
 }
 
 export const newState = (): SmokeState => ({ nonce: randomUUID() });
