@@ -6,15 +6,19 @@ import ipaddr from "ipaddr.js";
 import dns from "node:dns";
 import type { LookupFunction } from "node:net";
 import type { Violation } from "../shared/errors.js";
+import { embeddedIpv4s } from "./embeddedIpv4.js";
 
 const maxUrlLength = 2048;
 
-/** Only globally routable unicast: no loopback, private, link-local (cloud metadata), CGNAT, multicast or reserved. */
+/**
+ * Only globally routable unicast: no loopback, private, link-local (cloud metadata), CGNAT, multicast or reserved.
+ * An IPv6 address that embeds IPv4 (mapped, compatible, NAT64, 6to4, Teredo) is judged by every IPv4 it embeds.
+ */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  return parsed.range() === "unicast";
+  const parsed = ipaddr.parse(address);
+  const embedded = parsed.kind() === "ipv6" ? embeddedIpv4s(parsed as ipaddr.IPv6) : undefined;
+  return embedded ? embedded.every((ipv4) => ipv4.range() === "unicast") : parsed.range() === "unicast";
 }
 
 function literalHost(url: URL): string {
