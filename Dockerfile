@@ -23,8 +23,7 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 FROM node:20-slim
 ENV NODE_ENV=production \
-    HOST=0.0.0.0 \
-    ONERING_DATA_DIR=/tmp/onering-data
+    HOST=0.0.0.0
 WORKDIR /app
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist

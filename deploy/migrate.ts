@@ -2,7 +2,7 @@
 // to Postgres once per release, ahead of the rollout (docs/DEPLOY.md), so new
 // replicas starting together do not race to change the same schema. Services
 // still migrate at start (a no-op after this), which keeps local runs working.
-import { loadConfig, type ServiceName } from "../services/shared/config.js";
+import { loadConfig, requireDatabaseUrl, type ServiceName } from "../services/shared/config.js";
 import { openStorage } from "../services/shared/database.js";
 import { createLogger } from "../services/shared/logger.js";
 
@@ -13,16 +13,11 @@ const logger = createLogger("migrate");
 
 async function migrateAll(): Promise<void> {
   for (const [service, schemaName] of Object.entries(ownedSchemas) as [ServiceName, string][]) {
-    const config = loadConfig(service);
-    // Without a URL openStorage would migrate a throwaway embedded database.
-    if (!config.databaseUrl) throw new Error(`${service}: DATABASE_URL (or ${service.toUpperCase()}_DATABASE_URL) is required`);
     const storage = await openStorage({
-      service,
       schemaName,
       schema: {},
       migrationsFolder: new URL(`../services/${service}/migrations`, import.meta.url).pathname,
-      databaseUrl: config.databaseUrl,
-      dataDir: config.dataDir,
+      databaseUrl: requireDatabaseUrl(loadConfig(service)),
       logger,
     });
     await storage.close();

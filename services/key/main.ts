@@ -1,6 +1,6 @@
 // KeyService process: API keys, verification and rate-limit counters.
 import { KeyService } from "../../gen/onering/v1/key_pb.js";
-import { loadConfig } from "../shared/config.js";
+import { loadConfig, requireDatabaseUrl } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { requireToken } from "../shared/internalAuth.js";
 import { ProcessMetrics } from "../shared/metrics.js";
@@ -16,12 +16,10 @@ import * as schema from "./schema.js";
 processMain("key", async (logger) => {
   const config = loadConfig("key");
   const storage = await openStorage({
-    service: "key",
     schemaName: "keys",
     schema,
     migrationsFolder: new URL("./migrations", import.meta.url).pathname,
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
+    databaseUrl: requireDatabaseUrl(config),
     logger,
   });
   const nc = await connectNats(config.natsUrl, "key", logger);

@@ -2,7 +2,7 @@
 import { KeyService } from "../../gen/onering/v1/key_pb.js";
 import { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
-import { loadConfig } from "../shared/config.js";
+import { loadConfig, requireDatabaseUrl } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { requireToken } from "../shared/internalAuth.js";
 import { createInternalClient } from "../shared/internalClient.js";
@@ -18,12 +18,10 @@ import * as schema from "./schema.js";
 processMain("metrics", async (logger) => {
   const config = loadConfig("metrics");
   const storage = await openStorage({
-    service: "metrics",
     schemaName: "metrics",
     schema,
     migrationsFolder: new URL("./migrations", import.meta.url).pathname,
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
+    databaseUrl: requireDatabaseUrl(config),
     logger,
   });
   const nc = await connectNats(config.natsUrl, "metrics", logger);

@@ -8,7 +8,7 @@ export interface MeshConfig {
   host: string;
   port: number;
   logLevel: string;
-  dataDir: string;
+  /** DATABASE_URL or <SERVICE>_DATABASE_URL; the storage services take it through requireDatabaseUrl. */
   databaseUrl: string | undefined;
   natsUrl: string;
   /** Prefix of every NATS stream, subject, consumer and bucket, so meshes can share a server. */
@@ -164,7 +164,6 @@ export function loadConfig(service: ServiceName, env: Env = process.env, role?: 
     host: read(env, "HOST") ?? "0.0.0.0",
     port: int(env, "PORT", defaultPorts[role ?? service], 0, 65535),
     logLevel: read(env, "LOG_LEVEL") ?? "info",
-    dataDir: read(env, "ONERING_DATA_DIR") ?? ".data",
     databaseUrl,
     natsUrl: url(env, "NATS_URL", "nats://127.0.0.1:4222", ["nats:", "tls:"]),
     natsPrefix: name(env, "ONERING_NATS_PREFIX", "onering"),
@@ -208,4 +207,10 @@ export function loadConfig(service: ServiceName, env: Env = process.env, role?: 
       metrics: url(env, "ONERING_METRICS_SERVICE_URL", `http://127.0.0.1:${defaultPorts.metrics}`, ["http:", "https:"]),
     },
   };
+}
+
+/** The storage services' database; none is a start-up error (npm start runs an embedded PostgreSQL and sets it). */
+export function requireDatabaseUrl(config: MeshConfig): string {
+  if (config.databaseUrl) return config.databaseUrl;
+  throw new ConfigError("DATABASE_URL", "is required: a postgres:// URL (npm start runs an embedded PostgreSQL and sets it)");
 }

@@ -1,15 +1,10 @@
-// One storage frame for every service: Postgres through `pg` when a URL is
-// configured, otherwise an embedded PGlite database under .data/<service>/.
-// Both run the same drizzle-kit migrations, each service recorded in its own
-// table, so services sharing one database never see each other's history.
-import { PGlite } from "@electric-sql/pglite";
-import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
-import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
+// One storage code path for every service and every setting (npm start's
+// embedded PostgreSQL, tests, Kubernetes): node-postgres + drizzle. The
+// drizzle-kit migrations of each service are recorded in a table of its own,
+// so services sharing one database never see each other's history.
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
-import { mkdirSync } from "node:fs";
-import path from "node:path";
 import pg from "pg";
 import type { Logger } from "./logger.js";
 
@@ -20,21 +15,17 @@ export type Db<TSchema extends Record<string, unknown>> = PgDatabase<PgQueryResu
 
 export interface Storage<TSchema extends Record<string, unknown>> {
   db: Db<TSchema>;
-  kind: "postgres" | "pglite";
   /** True when a trivial query succeeds (readiness). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export interface OpenStorageOptions<TSchema extends Record<string, unknown>> {
-  /** The service, naming its PGlite folder under dataDir. */
-  service: string;
   /** Postgres schema the service owns (created by its first migration). */
   schemaName: string;
   schema: TSchema;
   migrationsFolder: string;
-  databaseUrl: string | undefined;
-  dataDir: string;
+  databaseUrl: string;
   logger: Logger;
 }
 
@@ -44,44 +35,29 @@ export async function openStorage<TSchema extends Record<string, unknown>>(optio
     migrationsSchema: "drizzle",
     migrationsTable: `${options.schemaName}_migrations`,
   };
-  if (options.databaseUrl) {
-    // A query on a connection the server dropped must fail rather than wait forever:
-    // one stuck transaction would hold up every group commit queued behind it.
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000, query_timeout: 10_000, keepAlive: true });
-    // A dropped connection must not kill the process; the pool reconnects on next use.
-    pool.on("error", (err) => options.logger.warn({ err: err.message }, "postgres connection lost"));
-    // The pool only watches idle clients; one checked out between two queries of a
-    // transaction reports a dropped connection on itself, and unheard it kills the process.
-    pool.on("connect", (client) => client.on("error", (err) => options.logger.warn({ err: err.message }, "postgres connection lost mid-use")));
-    const db = drizzlePg(pool, { schema: options.schema });
-    // Services sharing a database start together; their migrators would race on
-    // CREATE SCHEMA IF NOT EXISTS "drizzle", which Postgres does not make atomic.
-    const lock = await pool.connect();
-    try {
-      await lock.query("SELECT pg_advisory_lock($1)", [migrationLockId]);
-      await migratePg(db, migrationConfig);
-    } finally {
-      await lock.query("SELECT pg_advisory_unlock($1)", [migrationLockId]).catch(() => undefined);
-      lock.release();
-    }
-    options.logger.info({ schema: options.schemaName }, "postgres migrated");
-    return {
-      db: db as unknown as Db<TSchema>,
-      kind: "postgres",
-      ping: () => pool.query("select 1").then(() => true, () => false),
-      close: () => pool.end(),
-    };
+  // A query on a connection the server dropped must fail rather than wait forever:
+  // one stuck transaction would hold up every group commit queued behind it.
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000, query_timeout: 10_000, keepAlive: true });
+  // A dropped connection must not kill the process; the pool reconnects on next use.
+  pool.on("error", (err) => options.logger.warn({ err: err.message }, "postgres connection lost"));
+  // The pool only watches idle clients; one checked out between two queries of a
+  // transaction reports a dropped connection on itself, and unheard it kills the process.
+  pool.on("connect", (client) => client.on("error", (err) => options.logger.warn({ err: err.message }, "postgres connection lost mid-use")));
+  const db = drizzle(pool, { schema: options.schema });
+  // Services sharing a database start together; their migrators would race on
+  // CREATE SCHEMA IF NOT EXISTS "drizzle", which Postgres does not make atomic.
+  const lock = await pool.connect();
+  try {
+    await lock.query("SELECT pg_advisory_lock($1)", [migrationLockId]);
+    await migrate(db, migrationConfig);
+  } finally {
+    await lock.query("SELECT pg_advisory_unlock($1)", [migrationLockId]).catch(() => undefined);
+    lock.release();
   }
-  const dir = path.join(options.dataDir, options.service);
-  mkdirSync(dir, { recursive: true });
-  const client = new PGlite(dir);
-  const db = drizzlePglite(client, { schema: options.schema });
-  await migratePglite(db, migrationConfig);
-  options.logger.info({ dir }, "embedded pglite migrated");
+  options.logger.info({ schema: options.schemaName }, "postgres migrated");
   return {
     db: db as unknown as Db<TSchema>,
-    kind: "pglite",
-    ping: () => client.query("select 1").then(() => true, () => false),
-    close: () => client.close(),
+    ping: () => pool.query("select 1").then(() => true, () => false),
+    close: () => pool.end(),
   };
 }

@@ -4,7 +4,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { parseArgs } from "node:util";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
-import { loadConfig } from "../shared/config.js";
+import { loadConfig, requireDatabaseUrl } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { requireToken } from "../shared/internalAuth.js";
 import { createInternalClient } from "../shared/internalClient.js";
@@ -33,12 +33,10 @@ const { values: args } = parseArgs({ options: { role: { type: "string", default:
 async function startApi(logger: Logger) {
   const config = loadConfig("webhook");
   const storage = await openStorage({
-    service: "webhook",
     schemaName: "webhooks",
     schema,
     migrationsFolder: new URL("./migrations", import.meta.url).pathname,
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
+    databaseUrl: requireDatabaseUrl(config),
     logger,
   });
   const nc = await connectNats(config.natsUrl, "webhook", logger);

@@ -1,19 +1,14 @@
 // Which subscriptions an event reaches is decided in SQL, in the statement that
-// stores it; checked on both backends, for single and group-committed publishes.
+// stores it; checked for single and group-committed publishes.
 import { eq } from "drizzle-orm";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { openStorage } from "../../services/shared/database.js";
 import { createLogger } from "../../services/shared/logger.js";
 import { EventStore } from "../../services/webhook/eventStore.js";
 import * as schema from "../../services/webhook/schema.js";
 import { repoRoot } from "../../tools/mesh/processes.js";
 import { createTestDatabase } from "../harness/mesh.js";
-
-const dataDir = mkdtempSync(path.join(tmpdir(), "onering-events-"));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 const filters: Record<string, { eventTypes: string[]; enabled?: boolean }> = {
   wh_exact: { eventTypes: ["invoice.paid"] },
@@ -32,43 +27,39 @@ const expected: [string, string[]][] = [
   ["customer.created", ["wh_other"]],
 ];
 
-describe.each(["postgres", "pglite"] as const)("EventStore on %s", (backend) => {
-  it("fans an event out to the enabled subscriptions whose filters match, exact or prefix.*", async () => {
-    const database = backend === "postgres" ? await createTestDatabase() : undefined;
-    const storage = await openStorage({
-      service: "webhook",
-      schemaName: "webhooks",
-      schema,
-      migrationsFolder: path.join(repoRoot, "services", "webhook", "migrations"),
-      databaseUrl: database?.url,
-      dataDir: path.join(dataDir, backend),
-      logger: createLogger("test", "silent"),
-    });
-    try {
-      await storage.db.insert(schema.subscriptions).values(
-        Object.entries(filters).map(([id, f]) => ({ id, ownerKeyId: "key_1", url: "https://example.com/hook", secret: "whsec_x", ...f })),
-      );
-      const store = new EventStore(storage.db, 3600);
-      // All at once, so they share group commits.
-      const published = await Promise.all(expected.map(([type]) => store.publish({ type, data: { type } })));
-      for (const [i, [type, subscriptionIds]] of expected.entries()) {
-        const { event, deliveries, deliveryCount } = published[i]!;
-        expect(event.type).toBe(type);
-        expect(Math.abs(event.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
-        expect(deliveries.map((d) => d.subscriptionId).sort()).toEqual(subscriptionIds);
-        expect(deliveryCount).toBe(subscriptionIds.length);
-        const stored = await storage.db.select().from(schema.deliveries).where(eq(schema.deliveries.eventId, event.id));
-        expect(stored.map((d) => d.id).sort()).toEqual(deliveries.map((d) => d.id).sort());
-        for (const d of stored) {
-          expect(d.id).toMatch(/^dlv_[0-9a-f]{32}$/);
-          expect(d).toMatchObject({ status: "pending", generation: 0, attemptCount: 0, enqueuedAt: null });
-        }
-        const [row] = await storage.db.select().from(schema.events).where(eq(schema.events.id, event.id));
-        expect(row).toMatchObject({ type, data: { type }, idempotencyKey: null });
+it("fans an event out to the enabled subscriptions whose filters match, exact or prefix.*", async () => {
+  const database = await createTestDatabase();
+  const storage = await openStorage({
+    schemaName: "webhooks",
+    schema,
+    migrationsFolder: path.join(repoRoot, "services", "webhook", "migrations"),
+    databaseUrl: database.url,
+    logger: createLogger("test", "silent"),
+  });
+  try {
+    await storage.db.insert(schema.subscriptions).values(
+      Object.entries(filters).map(([id, f]) => ({ id, ownerKeyId: "key_1", url: "https://example.com/hook", secret: "whsec_x", ...f })),
+    );
+    const store = new EventStore(storage.db, 3600);
+    // All at once, so they share group commits.
+    const published = await Promise.all(expected.map(([type]) => store.publish({ type, data: { type } })));
+    for (const [i, [type, subscriptionIds]] of expected.entries()) {
+      const { event, deliveries, deliveryCount } = published[i]!;
+      expect(event.type).toBe(type);
+      expect(Math.abs(event.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
+      expect(deliveries.map((d) => d.subscriptionId).sort()).toEqual(subscriptionIds);
+      expect(deliveryCount).toBe(subscriptionIds.length);
+      const stored = await storage.db.select().from(schema.deliveries).where(eq(schema.deliveries.eventId, event.id));
+      expect(stored.map((d) => d.id).sort()).toEqual(deliveries.map((d) => d.id).sort());
+      for (const d of stored) {
+        expect(d.id).toMatch(/^dlv_[0-9a-f]{32}$/);
+        expect(d).toMatchObject({ status: "pending", generation: 0, attemptCount: 0, enqueuedAt: null });
       }
-    } finally {
-      await storage.close();
-      await database?.drop();
+      const [row] = await storage.db.select().from(schema.events).where(eq(schema.events.id, event.id));
+      expect(row).toMatchObject({ type, data: { type }, idempotencyKey: null });
     }
-  }, 180_000);
+  } finally {
+    await storage.close();
+    await database.drop();
+  }
 });

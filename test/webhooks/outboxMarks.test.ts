@@ -16,12 +16,10 @@ import { createTestDatabase } from "../harness/mesh.js";
 it("marks the free rows of a batch at once and leaves a locked one for the sweep", async () => {
   const database = await createTestDatabase();
   const storage = await openStorage({
-    service: "webhook",
     schemaName: "webhooks",
     schema,
     migrationsFolder: path.join(repoRoot, "services", "webhook", "migrations"),
     databaseUrl: database.url,
-    dataDir: "",
     logger: createLogger("test", "silent"),
   });
   const locker = new pg.Client({ connectionString: database.url });
