@@ -55,7 +55,9 @@ export class RuntimeFlags {
     void (async () => {
       for await (const entry of watch) {
         if (isFlagName(entry.key) && entry.operation === "PUT") flags.apply(entry.key, entry.json<StoredFlag>());
-        if (entry.isUpdate === false && entry.delta === 0) initialised();
+        // The replay ends at the entry with nothing pending after it (the client marks
+        // that last one isUpdate already, so isUpdate cannot tell).
+        if (entry.delta === 0) initialised();
       }
     })();
     // The watcher first replays current values; wait for them (bounded) before serving.
