@@ -128,7 +128,7 @@ export interface StartMeshOptions {
 }
 
 function launch(spec: (typeof meshProcesses)[number], env: NodeJS.ProcessEnv, port: number, logs: string[], source?: ProcessSource): ChildProcess {
-  const child = spawnProcess(spec, { ...env, PORT: String(port) }, source);
+  const child = spawnProcess(spec, { ...env, PORT: String(port) }, { source });
   for (const stream of [child.stdout, child.stderr]) stream?.on("data", (chunk: Buffer) => logs.push(...chunk.toString().split("\n").filter(Boolean)));
   return child;
 }

@@ -1,23 +1,47 @@
 // The README quick start as a user runs it: `npm start` on embedded defaults
-// (fresh PGlite data, ports 8080–8084), the admin key it prints, a sink, and
-// the smoke test → 5/5; then SIGTERM stops every process it started.
-import { mkdtemp, rm } from "node:fs/promises";
+// (a fresh data directory, so a new embedded PostgreSQL; no DATABASE_URL),
+// the commands it prints run as printed, then SIGTERM to npm's own PID stops
+// everything; a SIGKILLed launcher leaves no orphan either.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launcherPorts } from "../../services/shared/config.js";
+import { freePortBase } from "../../tools/mesh/ports.js";
+import { repoRoot } from "../../tools/mesh/processes.js";
 import { deleteNatsNamespace, testNatsUrl } from "../harness/mesh.js";
-import { eventually, runTool, startSinkProcess, startTool, type LongRunningTool, type SinkProcess } from "./toolProcess.js";
+import { eventually, startSinkProcess, type SinkProcess } from "./toolProcess.js";
 
-// ONERING_PORT_BASE only when the machine's defaults are taken on purpose (e.g. a developer's own mesh).
-const ports = launcherPorts({ ONERING_PORT_BASE: process.env.TEST_QUICKSTART_PORT_BASE });
 const natsPrefix = `tqs${randomBytes(4).toString("hex")}`;
+let ports: ReturnType<typeof launcherPorts>;
 let dataDir: string;
-let launcher: LongRunningTool;
-let sink: SinkProcess;
-let adminKey: string;
+let sink: SinkProcess | undefined;
+const started: ChildProcess[] = [];
+
+interface NpmStart {
+  npm: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start` in a process group of its own, as a user's shell would run it, with none of the test's database settings. */
+async function npmStart(): Promise<NpmStart> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ONERING_DATA_DIR: dataDir, ONERING_NATS_PREFIX: natsPrefix, ONERING_PORT_BASE: String(ports.gateway) };
+  for (const name of ["DATABASE_URL", "KEY_DATABASE_URL", "WEBHOOK_DATABASE_URL", "METRICS_DATABASE_URL", "ONERING_ADMIN_KEY", "ONERING_INTERNAL_TOKEN"]) delete env[name];
+  const npm = spawn("npm", ["start"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  started.push(npm);
+  let output = "";
+  for (const stream of [npm.stdout!, npm.stderr!]) stream.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)));
+  await eventually(() => {
+    if (npm.exitCode !== null) throw new Error(`npm start exited (${npm.exitCode}):\n${output.slice(-3000)}`);
+    return output.includes("OneRing mesh is up.");
+  }, "npm start to print that the mesh is up", 120_000);
+  return { npm, output: () => output, exited };
+}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -27,7 +51,7 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-/** No process of the launcher's group is alive (the launcher leads its own group). */
+/** No process of the group is alive: npm leads it, and every child of the mesh, the database included, is in it. */
 function groupGone(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -37,40 +61,65 @@ function groupGone(pgid: number): boolean {
   }
 }
 
+/** Runs one printed command line in a shell with the printed exports set. */
+function runPrinted(line: string, exports: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn("bash", ["-c", line], { cwd: repoRoot, env: { ...process.env, ...exports }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout })));
+}
+
 beforeAll(async () => {
+  // Five free ports, away from the harness's blocks and the defaults a developer's own mesh may hold.
+  const base = await freePortBase(24_080, 5);
+  ports = launcherPorts({ ONERING_PORT_BASE: String(base) });
   dataDir = await mkdtemp(path.join(tmpdir(), "onering-quickstart-"));
-  const env: NodeJS.ProcessEnv = { ONERING_DATA_DIR: dataDir, ONERING_NATS_PREFIX: natsPrefix, ONERING_PORT_BASE: String(ports.gateway) };
-  // What a user's shell would not have set: the launcher generates keys, PGlite needs no URL.
-  for (const name of ["DATABASE_URL", "KEY_DATABASE_URL", "WEBHOOK_DATABASE_URL", "METRICS_DATABASE_URL", "ONERING_ADMIN_KEY", "ONERING_INTERNAL_TOKEN"]) env[name] = "";
-  launcher = startTool("tools/start-mesh.ts", [], env, { detached: true });
-  // A busy port makes the launcher exit at once with its reason, which waitFor reports.
-  await launcher.waitFor(/OneRing mesh is up\./, 480_000);
-  adminKey = launcher.output().match(/ONERING_ADMIN_KEY=(\S+)/)![1]!;
-  sink = await startSinkProcess(["--port", "0"]);
-}, 540_000);
+  // mkdtemp's folder is private (0700); run as root, the server's own user must pass through it.
+  await chmod(dataDir, 0o755);
+});
 
 afterAll(async () => {
   await sink?.stop();
-  await launcher?.stop();
-  // Whatever a failed assertion left behind, the group goes.
-  if (launcher?.child.pid && !groupGone(launcher.child.pid)) process.kill(-launcher.child.pid, "SIGKILL");
+  for (const npm of started) if (npm.pid && !groupGone(npm.pid)) process.kill(-npm.pid, "SIGKILL");
   await deleteNatsNamespace(testNatsUrl, natsPrefix).catch(() => undefined);
   await rm(dataDir, { recursive: true, force: true });
 });
 
 describe("npm start (README quick start)", () => {
-  it("prints a generated admin key and serves the smoke test 5/5", async () => {
-    expect(adminKey).toMatch(/^admin_/);
-    const { code, stdout } = await runTool("tools/smoke/main.ts", ["--backend-url", `http://127.0.0.1:${ports.gateway}`, "--admin-key", adminKey, "--webhook-sink", sink.url]);
-    expect(stdout).toContain("Total: 5/5 PASSED");
-    expect(code).toBe(0);
+  it("comes up on a new embedded PostgreSQL, its printed commands pass the smoke test 5/5, and SIGTERM to npm stops it all", async () => {
+    const mesh = await npmStart();
+    const printed = mesh.output();
+    expect(printed).toContain(`embedded PostgreSQL in ${path.join(dataDir, "postgres")}`);
+    const exportLine = printed.match(/export (ONERING_ADMIN_KEY=(\S+) ONERING_GATEWAY_URL=(\S+))/)!;
+    const exports = { ONERING_ADMIN_KEY: exportLine[2], ONERING_GATEWAY_URL: exportLine[3] };
+    expect(exports.ONERING_ADMIN_KEY).toMatch(/^admin_/);
+    expect(exports.ONERING_GATEWAY_URL).toBe(`http://127.0.0.1:${ports.gateway}`);
+
+    const sinkPort = printed.match(/npm run sink -- --port (\d+) &/)![1]!;
+    sink = await startSinkProcess(["--port", sinkPort]);
+    const smokeLine = printed.split("\n").find((line) => line.trim().startsWith("npm run smoke"))!;
+    const smoke = await runPrinted(smokeLine.trim(), exports);
+    expect(smoke.stdout).toContain("Total: 5/5 PASSED");
+    expect(smoke.code).toBe(0);
+
+    const stopAsked = Date.now();
+    process.kill(mesh.npm.pid!, "SIGTERM");
+    expect(await mesh.exited).toBe(0);
+    await eventually(() => groupGone(mesh.npm.pid!), "every process of npm's group to exit", 10_000);
+    expect(Date.now() - stopAsked).toBeLessThan(10_000);
+    for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
   });
 
-  it("stops every process it started on SIGTERM", async () => {
-    await launcher.stop();
-    expect(launcher.child.exitCode).toBe(0);
+  it("starts again on the same data, and a SIGKILLed launcher takes every child with it", async () => {
+    const mesh = await npmStart();
+    expect(mesh.output()).toContain("OneRing mesh is up.");
+    // npm execs into the launcher's shell line, so npm's one child is the launcher itself.
+    const launcherPid = await eventually(async () => {
+      const children = await runPrinted(`pgrep -P ${mesh.npm.pid}`, {});
+      return Number(children.stdout.trim().split("\n")[0]) || undefined;
+    }, "the launcher's pid");
+    process.kill(launcherPid, "SIGKILL");
+    await eventually(() => groupGone(mesh.npm.pid!), "every process of the mesh to notice its launcher is gone and exit", 10_000);
     for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
-    // tsx's esbuild helpers leave when their parent's pipe closes, a moment after it.
-    await eventually(() => groupGone(launcher.child.pid!), "every process of the launcher's group to exit", 15_000);
   });
 });

@@ -1,9 +1,17 @@
 // The five mesh processes and how to spawn one, shared by `npm start` and the
 // test harness so both run exactly what production runs.
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parentPipeVariable } from "../../services/shared/parentPipe.js";
 
-export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+/** The repository, whether this module runs from tools/ or from its build in dist/tools/. */
+export const repoRoot = ((): string => {
+  let dir = fileURLToPath(new URL(".", import.meta.url));
+  while (!existsSync(path.join(dir, "package.json"))) dir = path.dirname(dir);
+  return dir;
+})();
 
 export type ProcessName = "key" | "webhook" | "webhook-worker" | "metrics" | "gateway";
 
@@ -24,21 +32,27 @@ export const meshProcesses: ProcessSpec[] = [
 
 /**
  * Where a process's code comes from: its TypeScript source through tsx (no
- * build step), or the tsc output of `npm run build` in dist/, as the image runs it.
+ * build step), or the tsc output of `npm run build` in dist/, as the image and `npm start` run it.
  */
 export type ProcessSource = "source" | "build";
 
+export interface SpawnOptions {
+  source?: ProcessSource;
+  /** The child stops when this process's pipe on its stdin closes, however this process ends. */
+  exitWithParent?: boolean;
+}
+
 /** Starts one process, by default from its TypeScript entry. */
-export function spawnProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv, source: ProcessSource = "source"): ChildProcess {
-  const entry = source === "build" ? [`dist/${spec.entry.replace(/\.ts$/, ".js")}`] : ["--import", "tsx", spec.entry];
+export function spawnProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv, options: SpawnOptions = {}): ChildProcess {
+  const entry = options.source === "build" ? [`dist/${spec.entry.replace(/\.ts$/, ".js")}`] : ["--import", "tsx", spec.entry];
   return spawn(process.execPath, [...entry, ...spec.args], {
     cwd: repoRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
+    env: options.exitWithParent ? { ...env, [parentPipeVariable]: "stdin" } : env,
+    stdio: [options.exitWithParent ? "pipe" : "ignore", "pipe", "pipe"],
   });
 }
 
-/** Resolves once GET /healthz answers, or rejects after the timeout. */
+/** Resolves once GET /readyz answers, or rejects after the timeout. */
 export async function waitHealthy(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -49,7 +63,7 @@ export async function waitHealthy(url: string, timeoutMs: number, child?: ChildP
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
 }
