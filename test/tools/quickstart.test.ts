@@ -13,6 +13,7 @@ import { launcherPorts } from "../../services/shared/config.js";
 import { freePortBase } from "../../tools/mesh/ports.js";
 import { repoRoot } from "../../tools/mesh/processes.js";
 import { deleteNatsNamespace, testNatsUrl } from "../harness/mesh.js";
+import { processTree, stillRunning } from "../harness/processTree.js";
 import { eventually, startSinkProcess, type SinkProcess } from "./toolProcess.js";
 
 const natsPrefix = `tqs${randomBytes(4).toString("hex")}`;
@@ -51,14 +52,12 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-/** No process of the group is alive: npm leads it, and every child of the mesh, the database included, is in it. */
-function groupGone(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return false;
-  } catch {
-    return true;
-  }
+/** Every process of the mesh: npm's tree, PostgreSQL's backends included (they leave npm's process group). */
+async function meshPids(npm: ChildProcess): Promise<number[]> {
+  const tree = await processTree(npm.pid!);
+  expect(tree.some((p) => p.cmdline.startsWith("postgres: ")), "PostgreSQL's processes in npm's tree").toBe(true);
+  expect(tree.filter((p) => p.cmdline.includes("dist/services/"))).toHaveLength(5);
+  return tree.map((p) => p.pid);
 }
 
 /** Runs one printed command line in a shell with the printed exports set. */
@@ -80,7 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sink?.stop();
-  for (const npm of started) if (npm.pid && !groupGone(npm.pid)) process.kill(-npm.pid, "SIGKILL");
+  for (const npm of started) if (npm.pid) for (const p of await processTree(npm.pid)) process.kill(p.pid, "SIGKILL");
   await deleteNatsNamespace(testNatsUrl, natsPrefix).catch(() => undefined);
   await rm(dataDir, { recursive: true, force: true });
 });
@@ -102,10 +101,11 @@ describe("npm start (README quick start)", () => {
     expect(smoke.stdout).toContain("Total: 5/5 PASSED");
     expect(smoke.code).toBe(0);
 
+    const pids = await meshPids(mesh.npm);
     const stopAsked = Date.now();
     process.kill(mesh.npm.pid!, "SIGTERM");
     expect(await mesh.exited).toBe(0);
-    await eventually(() => groupGone(mesh.npm.pid!), "every process of npm's group to exit", 10_000);
+    await eventually(async () => (await stillRunning(pids)).length === 0, "every process of the mesh to exit", 10_000);
     expect(Date.now() - stopAsked).toBeLessThan(10_000);
     for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
   });
@@ -118,8 +118,22 @@ describe("npm start (README quick start)", () => {
       const children = await runPrinted(`pgrep -P ${mesh.npm.pid}`, {});
       return Number(children.stdout.trim().split("\n")[0]) || undefined;
     }, "the launcher's pid");
+    const pids = await meshPids(mesh.npm);
     process.kill(launcherPid, "SIGKILL");
-    await eventually(() => groupGone(mesh.npm.pid!), "every process of the mesh to notice its launcher is gone and exit", 10_000);
+    await eventually(async () => (await stillRunning(pids)).length === 0, "every process of the mesh to notice its launcher is gone and exit", 10_000);
     for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
+  });
+
+  it("npm run sink stops on SIGTERM to npm, leaving nothing behind", async () => {
+    const npm = spawn("npm", ["run", "sink", "--", "--port", "0"], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    started.push(npm);
+    let output = "";
+    npm.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    await eventually(() => output.includes("listening on"), "the sink to listen");
+    const pids = (await processTree(npm.pid!)).map((p) => p.pid);
+    const exited = new Promise((resolve) => npm.once("exit", resolve));
+    process.kill(npm.pid!, "SIGTERM");
+    expect(await exited).toBe(0);
+    await eventually(async () => (await stillRunning(pids)).length === 0, "the sink's processes to exit", 10_000);
   });
 });
