@@ -9,6 +9,7 @@ import type { KeyService } from "../../gen/onering/v1/key_pb.js";
 import type { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import type { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { invalidArgument } from "../shared/errors.js";
+import { jsonDepthViolations } from "../shared/jsonDepth.js";
 import { flagNames, isFlagName, type FlagState, type RuntimeFlags } from "../shared/runtimeFlags.js";
 import { apiKeyCaller, callerKey } from "./caller.js";
 import { forwarded } from "./internalErrors.js";
@@ -78,7 +79,13 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
     revokeKey: (req) => changing(req.id, key.revokeKey(req)),
     rotateKey: (req) => changing(req.id, key.rotateKey(req)),
 
-    publishEvent: (req) => webhooks(webhook.publishEvent(req)),
+    // WebhookService checks this too, but data nested past ~49 levels cannot even
+    // cross the hop to it (a decoder error), so Connect and gRPC callers are refused here.
+    async publishEvent(req) {
+      const tooDeep = jsonDepthViolations(req.data, "data");
+      if (tooDeep.length > 0) throw invalidArgument(tooDeep);
+      return webhooks(webhook.publishEvent(req));
+    },
     listDeadLetters: (req) => webhooks(webhook.listDeadLetters(req)),
     replayDelivery: (req) => webhooks(webhook.replayDelivery(req)),
     replayDeadLetters: (req) => webhooks(webhook.replayDeadLetters(req)),

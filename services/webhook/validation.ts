@@ -2,6 +2,7 @@
 // caller can fix a request in one round trip.
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Violation } from "../shared/errors.js";
+import { jsonDepthViolations } from "../shared/jsonDepth.js";
 
 export const maxEventDataBytes = 256 * 1024;
 const eventTypePattern = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
@@ -30,6 +31,10 @@ export function descriptionViolations(description: string): Violation[] {
 
 export function idempotencyKeyViolations(key: string): Violation[] {
   return key.length > 255 ? [{ field: "idempotency_key", description: "must be at most 255 characters" }] : [];
+}
+
+export function eventDataViolations(data: JsonObject | undefined): Violation[] {
+  return data ? jsonDepthViolations(data, "data") : [{ field: "data", description: "must be a JSON object" }];
 }
 
 /** The serialised size of event data, which the 256 KiB cap applies to. */

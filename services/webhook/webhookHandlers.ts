@@ -42,6 +42,7 @@ import {
   deliveryStatusViolations,
   descriptionViolations,
   eventDataBytes,
+  eventDataViolations,
   eventTypeFilterViolations,
   eventTypeViolations,
   idempotencyKeyViolations,
@@ -183,7 +184,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       }
       check([
         ...eventTypeViolations(req.type),
-        ...(req.data ? [] : [{ field: "data", description: "must be a JSON object" }]),
+        ...eventDataViolations(req.data),
         ...idempotencyKeyViolations(req.idempotencyKey),
       ]);
       const published = await events.publish({ type: req.type, data: req.data!, idempotencyKey: req.idempotencyKey });

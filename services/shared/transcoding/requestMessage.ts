@@ -5,6 +5,7 @@
 // RFC 3339 times are read exactly as in a JSON body.
 import { fromJson, ScalarType, type DescField, type DescMessage, type JsonObject, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { invalidArgument, type Violation } from "../errors.js";
+import { jsonDepthViolations } from "../jsonDepth.js";
 import { findField, isTextual, resolveFieldPath } from "./fieldPath.js";
 import type { Route } from "./routeTable.js";
 
@@ -36,6 +37,8 @@ export function requestMessage(
     if (typeof reason === "string") violations.push({ field: key, description: reason });
     else set(root, reason, values);
   }
+  // fromJson gives up past 100 message levels with a decoder message; refuse deep values first, by field.
+  for (const [key, value] of Object.entries(root)) violations.push(...jsonDepthViolations(value, key));
   if (violations.length > 0) throw invalidArgument(violations);
 
   try {
