@@ -15,6 +15,7 @@ import { HeaderMap, outgoingHeaders } from "./headerMap.js";
 import type { Implementation } from "./implementation.js";
 import { invokeUnary, type UnaryImpl } from "./invokeUnary.js";
 import type { AnyRequest, AnyResponse } from "./server.js";
+import { tooDeepRequest } from "./tooDeepRequest.js";
 
 export interface GrpcUnaryOptions {
   implementations: Implementation[];
@@ -99,12 +100,16 @@ async function readBody(req: Http2ServerRequest, readMaxBytes: number): Promise<
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
-/** The one message of a unary request, with Connect's errors for everything else. */
+/** The one message of a unary request, with Connect's errors for everything else but a message nested too deeply. */
 function decodeRequest<I extends DescMessage>(schema: I, body: Buffer) {
   if (body.length === 0) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
   const end = envelopeEnd(body);
   if (end === undefined) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   if (body[0]! & compressedFlag) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
   if (end < body.length) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
-  return parseEnvelopedMessage(schema, body, end);
+  try {
+    return parseEnvelopedMessage(schema, body, end);
+  } catch (err) {
+    throw tooDeepRequest(schema, body.subarray(envelopeHeaderBytes, end)) ?? err;
+  }
 }
