@@ -743,7 +743,7 @@ export type PublishEventRequest = Message<"onering.v1.PublishEventRequest"> & {
   type: string;
 
   /**
-   * JSON object payload, at most 256 KiB.
+   * JSON object payload, at most 256 KiB and nested at most 32 levels deep.
    *
    * @generated from field: google.protobuf.Struct data = 2;
    */
