@@ -58,8 +58,9 @@ export function createGrpcUnaryHandler(options: GrpcUnaryOptions): (req: AnyRequ
 }
 
 async function serveCall(req: Http2ServerRequest, res: Http2ServerResponse, target: Target, options: GrpcUnaryOptions): Promise<void> {
+  // What the interceptors and the implementation set goes out on failure too, as in Connect's handler.
+  const header = new HeaderMap();
   const trailer = new HeaderMap();
-  let header: Headers | undefined;
   let output: Uint8Array | undefined;
   try {
     const timeoutHeader = req.headers["grpc-timeout"];
@@ -73,9 +74,12 @@ async function serveCall(req: Http2ServerRequest, res: Http2ServerResponse, targ
       requestHeader: HeaderMap.fromIncoming(req.headers),
       timeoutMs: timeout.timeoutMs,
       onAbortable: (abort) => onClientGone(res, () => abort(new ConnectError("the client cancelled the call", Code.Canceled))),
+      responseHeader: header,
+      responseTrailer: trailer,
     });
-    header = result.header;
-    result.trailer.forEach((value, key) => trailer.append(key, value));
+    // An interceptor may answer with headers of its own rather than the context's.
+    if (result.header !== header) result.header.forEach((value, key) => header.set(key, value));
+    if (result.trailer !== trailer) result.trailer.forEach((value, key) => trailer.append(key, value));
     output = toBinary(target.method.output, result.message);
     setTrailerStatus(trailer, undefined);
   } catch (err) {

@@ -30,6 +30,9 @@ export interface InvokeInit {
   timeoutMs?: number;
   /** Called once with the call's abort function, e.g. to abort when the client goes away. */
   onAbortable?: (abort: (reason: unknown) => void) => void;
+  /** Where the interceptors and the implementation set response headers and trailers; the caller keeps them should the call fail. */
+  responseHeader?: Headers;
+  responseTrailer?: Headers;
 }
 
 export interface InvokeResult<O extends DescMessage> {
@@ -50,8 +53,8 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
   init.onAbortable?.((reason) => call.abort(reason));
   const deadline = init.timeoutMs === undefined ? undefined : Date.now() + init.timeoutMs;
   const timer = init.timeoutMs === undefined || init.timeoutMs > maxTimerMs ? undefined : setTimeout(() => call.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), init.timeoutMs);
-  const responseHeader = new HeaderMap();
-  const responseTrailer = new HeaderMap();
+  const responseHeader = init.responseHeader ?? new HeaderMap();
+  const responseTrailer = init.responseTrailer ?? new HeaderMap();
   const innermost = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
     const output = await impl(req.message, new UnaryCallContext(req, init, deadline, responseHeader, responseTrailer));
     return { stream: false, service: method.parent, method, header: responseHeader, trailer: responseTrailer, message: normalize(method.output, output) };

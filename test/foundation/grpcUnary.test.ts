@@ -33,6 +33,7 @@ const keys = implementation(KeyService, {
   verifyKey: (req, ctx) => {
     seen.push({ protocol: ctx.protocolName, timeoutMs: ctx.timeoutMs(), order: [ctx.requestHeader.get("x-probe") ?? ""] });
     if (req.secret === "limited") {
+      ctx.responseHeader.set("x-set-before-failing", "yes");
       const err = meshError("RATE_LIMITED", "hourly limit of 10 requests reached");
       err.metadata.set("retry-after", "42");
       throw err;
@@ -175,6 +176,8 @@ describe("gRPC unary fast path", () => {
     expect(limited).toBeInstanceOf(ConnectError);
     expect(reasonOf(limited as ConnectError)).toBe("RATE_LIMITED");
     expect((limited as ConnectError).findDetails(ErrorInfoSchema)[0]?.reason).toBe("RATE_LIMITED");
+    // Headers the implementation set before it failed still go out, as Connect's own handler sends them.
+    expect((limited as ConnectError).metadata.get("x-set-before-failing")).toBe("yes");
     const broken = ConnectError.from(await connectClient().verifyKey({ secret: "broken" }).catch((e: unknown) => e));
     expect(broken.code).toBe(Code.Internal);
     expect(broken.rawMessage).toBe("internal error");
