@@ -26,6 +26,11 @@ export const reasons = {
   NOT_FOUND: { code: Code.NotFound, http: 404, recovery: "Check the id; resources of other keys are not visible." },
   METHOD_NOT_ALLOWED: { code: Code.Unimplemented, http: 405, recovery: "Use one of the methods listed in the Allow header." },
   FORBIDDEN: { code: Code.PermissionDenied, http: 403, recovery: "This route needs the admin key." },
+  WEBHOOK_DISABLED: {
+    code: Code.FailedPrecondition,
+    http: 409,
+    recovery: 'Enable the webhook (PATCH /v1/external/webhooks/{id} with {"enabled": true}), then replay; a deleted webhook takes no replays.',
+  },
   UNAUTHENTICATED: { code: Code.Unauthenticated, http: 401, recovery: "Send the internal token or admin key this service expects." },
   UNAVAILABLE: { code: Code.Unavailable, http: 503, recovery: "A backing service is unreachable; retry with backoff." },
   UNIMPLEMENTED: { code: Code.Unimplemented, http: 501, recovery: "This operation is not available yet." },

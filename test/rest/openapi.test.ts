@@ -66,10 +66,10 @@ describe("the gateway's OpenAPI document", () => {
   it("declares both ways to send a key, the error shape and the headers on every response", async () => {
     const { doc } = await documentOf(GatewayService);
     expect(Object.keys(doc.components.securitySchemes)).toEqual(["bearer", "apiKey"]);
-    expect(doc.components.schemas.Error.properties.code.enum).toEqual(expect.arrayContaining(["CANARY_ONLY_MODE", "RATE_LIMITED", "INVALID_ARGUMENT", "PAYLOAD_TOO_LARGE"]));
+    expect(doc.components.schemas.Error.properties.code.enum).toEqual(expect.arrayContaining(["CANARY_ONLY_MODE", "RATE_LIMITED", "INVALID_ARGUMENT", "PAYLOAD_TOO_LARGE", "WEBHOOK_DISABLED"]));
     for (const op of operations(doc)) {
       expect(op.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
-      for (const status of ["400", "401", "403", "404", "405", "413", "429", "500", "503"]) expect(op.responses[status]).toEqual({ $ref: "#/components/responses/Error" });
+      for (const status of ["400", "401", "403", "404", "405", "409", "413", "429", "500", "503"]) expect(op.responses[status]).toEqual({ $ref: "#/components/responses/Error" });
       expect(Object.keys(op.responses["200"].headers)).toEqual(["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Canary-Mode"]);
     }
   });
