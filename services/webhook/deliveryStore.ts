@@ -18,6 +18,26 @@ export interface DeadLetterFilter {
 
 const unfinished = inArray(deliveries.status, ["pending", "retrying"]);
 
+/** Why a replay left a delivery as it was: queued, it could never be sent. */
+export type ReplaySkipReason = "webhook_disabled" | "webhook_deleted";
+
+/** A delivery a replay queued again: its new job, and the status it replaced. */
+export interface ReplayedDelivery extends Pick<DeliveryRow, "id" | "subscriptionId" | "generation"> {
+  previousStatus: string;
+}
+
+/** A delivery a replay matched and left unchanged. */
+export interface SkippedDelivery extends Pick<DeliveryRow, "id" | "subscriptionId"> {
+  reason: ReplaySkipReason;
+  /** The platform's words for a disabled subscription (e.g. a 410), empty if none. */
+  disabledReason: string;
+}
+
+export interface ReplayResult {
+  replayed: ReplayedDelivery[];
+  skipped: SkippedDelivery[];
+}
+
 /** Fields reset when a delivery is sent again under its id: a fresh attempt budget and a new job. */
 const requeued = {
   status: "pending",
@@ -85,19 +105,67 @@ export class DeliveryStore {
     return this.withAttempts(rows);
   }
 
-  /** Queues one delivery again under its id, unless its subscription is gone. */
-  async replay(id: string): Promise<DeliveryRow | undefined> {
-    const [row] = await this.db
-      .update(deliveries)
-      .set(requeued)
-      .where(and(eq(deliveries.id, id), sql`exists (select 1 from ${subscriptions} where ${subscriptions.id} = ${deliveries.subscriptionId})`))
-      .returning();
-    return row;
+  /** Queues one delivery again under its id; both lists are empty when there is no such delivery. */
+  replay(id: string): Promise<ReplayResult> {
+    return this.requeue(eq(deliveries.id, id));
   }
 
-  async replayDeadLetters(filter: DeadLetterFilter): Promise<DeliveryRow[]> {
-    const ids = this.db.select({ id: deliveries.id }).from(deliveries).innerJoin(events, eq(events.id, deliveries.eventId)).where(this.deadLetterWhere(filter));
-    return this.db.update(deliveries).set(requeued).where(inArray(deliveries.id, ids)).returning();
+  replayDeadLetters(filter: DeadLetterFilter): Promise<ReplayResult> {
+    return this.requeue(this.deadLetterWhere(filter));
+  }
+
+  /**
+   * Queues the matching deliveries again, except those whose subscription is
+   * disabled or deleted: nothing would send them, so they stay exactly as they
+   * were (a dead letter stays listed). One statement decides and writes,
+   * so a replay is never half done; the matched rows are locked first, so the
+   * previous status reported is the one replaced. A paused subscription takes
+   * replays: its deliveries wait in the outbox until it resumes.
+   */
+  private async requeue(where: SQL): Promise<ReplayResult> {
+    const matching = this.db.select({ id: deliveries.id }).from(deliveries).innerJoin(events, eq(events.id, deliveries.eventId)).where(where);
+    // Read by subqueries, not an outer join, so that a plain FOR UPDATE locks just the
+    // deliveries (the join would need "FOR UPDATE OF", which drizzle schema-qualifies and Postgres refuses).
+    const subscription = (column: typeof subscriptions.enabled | typeof subscriptions.disabledReason) =>
+      sql`(select ${column} from ${subscriptions} where ${subscriptions.id} = ${deliveries.subscriptionId})`;
+    const candidates = this.db.$with("candidates").as(
+      this.db
+        .select({
+          id: deliveries.id,
+          subscriptionId: deliveries.subscriptionId,
+          previousStatus: sql<string>`${deliveries.status}`.as("previous_status"),
+          disabledReason: sql<string>`coalesce(${subscription(subscriptions.disabledReason)}, '')`.as("disabled_reason"),
+          skip: sql<ReplaySkipReason | null>`case ${subscription(subscriptions.enabled)} when true then null when false then 'webhook_disabled' else 'webhook_deleted' end`.as("skip"),
+        })
+        .from(deliveries)
+        .where(inArray(deliveries.id, matching))
+        .for("update"),
+    );
+    const replayed = this.db.$with("replayed").as(
+      this.db
+        .update(deliveries)
+        .set(requeued)
+        .where(inArray(deliveries.id, this.db.select({ id: candidates.id }).from(candidates).where(isNull(candidates.skip))))
+        .returning({ id: deliveries.id, generation: deliveries.generation }),
+    );
+    const rows = await this.db
+      .with(candidates, replayed)
+      .select({
+        id: candidates.id,
+        subscriptionId: candidates.subscriptionId,
+        previousStatus: candidates.previousStatus,
+        disabledReason: candidates.disabledReason,
+        skip: candidates.skip,
+        generation: replayed.generation,
+      })
+      .from(candidates)
+      .leftJoin(replayed, eq(replayed.id, candidates.id));
+    const result: ReplayResult = { replayed: [], skipped: [] };
+    for (const { skip, generation, previousStatus, disabledReason, ...row } of rows) {
+      if (skip) result.skipped.push({ ...row, reason: skip, disabledReason });
+      else result.replayed.push({ ...row, generation: generation!, previousStatus });
+    }
+    return result;
   }
 
   async stats(): Promise<{ byStatus: Map<string, number>; outboxBacklog: number; replayRejected24h: number }> {

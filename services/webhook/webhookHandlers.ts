@@ -35,6 +35,7 @@ import type { EventStore } from "./eventStore.js";
 import { toDelivery, toEvent, toWebhook } from "./messages.js";
 import type { OutboxRelay } from "./outboxRelay.js";
 import { decodePageToken, encodePageToken, pageLimit } from "./pageToken.js";
+import { skippedByWebhook, webhookDisabled } from "./replayAnswers.js";
 import { requireOwner, requireWebhooksEnabled } from "./requestContext.js";
 import type { SubscriptionStore } from "./subscriptionStore.js";
 import { validateReceiverUrl } from "./urlGuard.js";
@@ -200,16 +201,22 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     },
 
     async replayDelivery(req) {
-      const row = req.id ? await deliveries.replay(req.id) : undefined;
+      const { replayed, skipped } = req.id ? await deliveries.replay(req.id) : { replayed: [], skipped: [] };
+      if (skipped[0]) throw webhookDisabled(skipped[0]);
+      const [row] = replayed;
       if (!row) throw notFound("delivery", req.id);
       relay.kick([row]);
-      return create(ReplayDeliveryResponseSchema, { delivery: toDelivery((await deliveries.get(row.id))!) });
+      return create(ReplayDeliveryResponseSchema, {
+        delivery: toDelivery((await deliveries.get(row.id))!),
+        previousStatus: row.previousStatus,
+        resend: row.previousStatus === "delivered",
+      });
     },
 
     async replayDeadLetters(req) {
-      const rows = await deliveries.replayDeadLetters({ webhookId: req.webhookId, since: req.since && timestampDate(req.since) });
-      relay.kick(rows);
-      return create(ReplayDeadLettersResponseSchema, { replayedCount: rows.length });
+      const { replayed, skipped } = await deliveries.replayDeadLetters({ webhookId: req.webhookId, since: req.since && timestampDate(req.since) });
+      relay.kick(replayed);
+      return create(ReplayDeadLettersResponseSchema, { replayedCount: replayed.length, skippedCount: skipped.length, skipped: skippedByWebhook(skipped) });
     },
 
     async getDeliveryStats() {

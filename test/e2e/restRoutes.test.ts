@@ -441,12 +441,26 @@ describe("admin API", () => {
     await allDead();
     failing = false;
     const [h1, h2, h3] = hooks as [string, string, string];
+    // A disabled webhook takes no replay: 409 WEBHOOK_DISABLED over each protocol, and the dead letter stays listed.
+    await gw.rest("PATCH /v1/external/webhooks/{id}", { key: owner.secret, params: { id: h1 }, body: { enabled: false } });
+    const [dead1] = (await deadOf(h1)).body.dead_letters;
+    const refused = await gw.all(m.replayDelivery, { id: dead1.id }, "POST /v1/admin/webhooks/deliveries/{id}:replay", { key: admin, params: { id: dead1.id }, body: {} });
+    expect([refused.rest.status, refused.rest.body.code, refused.connect.reason, refused.grpc.reason]).toEqual([409, "WEBHOOK_DISABLED", "WEBHOOK_DISABLED", "WEBHOOK_DISABLED"]);
+    expect(refused.rest.body.message).toContain(`webhook ${h1} is disabled`);
+    expect(refused.rest.body.recovery).toContain('{"enabled": true}');
     const bulk = [
       await gw.rest("POST /v1/admin/webhooks/dead-letters:replay", { key: admin, body: { webhook_id: h1 } }),
       await gw.rpc("connect", m.replayDeadLetters, { webhookId: h2 }, admin),
       await gw.rpc("grpc", m.replayDeadLetters, { webhookId: h3 }, admin),
     ].map((r) => ("body" in r ? r.body : r.json));
-    expect(bulk).toEqual([{ replayed_count: 1 }, { replayed_count: 1 }, { replayed_count: 1 }]);
+    expect(bulk).toEqual([
+      { replayed_count: 0, skipped_count: 1, skipped: [{ webhook_id: h1, reason: "webhook_disabled", count: 1 }] },
+      { replayed_count: 1, skipped_count: 0, skipped: [] },
+      { replayed_count: 1, skipped_count: 0, skipped: [] },
+    ]);
+    expect((await deadOf(h1)).body.dead_letters).toEqual([dead1]);
+    await gw.rest("PATCH /v1/external/webhooks/{id}", { key: owner.secret, params: { id: h1 }, body: { enabled: true } });
+    expect((await gw.rest("POST /v1/admin/webhooks/dead-letters:replay", { key: admin, body: { webhook_id: h1 } })).body).toMatchObject({ replayed_count: 1, skipped_count: 0 });
     await eventually(async () => (await Promise.all(hooks.map(deadOf))).every((r) => r.body.dead_letters?.length === 0), "no dead letters left");
     for (const path of paths) await eventually(() => receiver.on(path).length === 6, `bulk-replayed delivery to ${path}`);
   });

@@ -1,6 +1,7 @@
 // End to end through real processes (WebhookService + delivery worker) with
 // real Postgres, NATS JetStream and a real local receiver: signatures, retries
 // and dead letters, replay, kill switches, pause, 410, receiver faults.
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import pg from "pg";
@@ -161,6 +162,71 @@ describe("retries and dead letters", () => {
     expect(webhook!.enabled).toBe(false);
     expect(webhook!.disabledReason).toContain("410");
     expect(receiver.on(stranger.path)).toHaveLength(0);
+  });
+
+  it("replay into a webhook a 410 disabled answers WEBHOOK_DISABLED and changes nothing; enabled again it is delivered, and a delivered one is resent, all under one webhook-id", async () => {
+    const type = uniqueType();
+    const { path, webhook } = await subscribe("key_replay_gone", [type]);
+    receiver.script(path, (n) => (n === 1 ? { status: 410 } : { status: 200 }));
+    await client.publishEvent({ type, data: {} });
+    const dead = await eventually(async () => (await client.listDeadLetters({ webhookId: webhook!.id })).deadLetters[0], "dead letter");
+    await eventually(async () => !(await client.getWebhook({ id: webhook!.id }, asOwner("key_replay_gone"))).webhook!.enabled, "disabled by the 410");
+
+    const refused = await rejection(client.replayDelivery({ id: dead.id }));
+    expect([refused.code, reasonOf(refused)]).toEqual([Code.FailedPrecondition, "WEBHOOK_DISABLED"]);
+    expect(refused.rawMessage).toContain(`webhook ${webhook!.id} is disabled (the receiver answered 410 Gone)`);
+    const bulk = await client.replayDeadLetters({ webhookId: webhook!.id });
+    expect([bulk.replayedCount, bulk.skippedCount, bulk.skipped.map((s) => [s.webhookId, s.reason, s.count])]).toEqual([0, 1, [[webhook!.id, "webhook_disabled", 1]]]);
+    // Still listed exactly as it was (the old replay turned it into a silent "dropped").
+    expect((await client.listDeadLetters({ webhookId: webhook!.id })).deadLetters).toEqual([dead]);
+
+    await client.updateWebhook({ id: webhook!.id, enabled: true }, asOwner("key_replay_gone"));
+    const replayed = await client.replayDelivery({ id: dead.id });
+    expect([replayed.delivery!.id, replayed.previousStatus, replayed.resend]).toEqual([dead.id, "dead_letter", false]);
+    const second = await eventually(() => receiver.on(path)[1], "delivery once enabled again");
+    expect(second.headers["webhook-id"]).toBe(dead.id);
+    await eventually(async () => (await client.listDeliveries({ webhookId: webhook!.id }, asOwner("key_replay_gone"))).deliveries[0]?.status === "delivered", "delivered");
+
+    const resent = await client.replayDelivery({ id: dead.id });
+    expect([resent.previousStatus, resent.resend]).toEqual(["delivered", true]);
+    const third = await eventually(() => receiver.on(path)[2], "resend");
+    expect(third.headers["webhook-id"]).toBe(dead.id);
+  });
+
+  it("bulk replay queues the dead letters of enabled webhooks and reports per webhook those of disabled or deleted ones, left listed", async () => {
+    const type = uniqueType();
+    // One owner each: the 410 tells its owner's other endpoints, which would add dead letters here.
+    const [failing, gone, deleted] = [await subscribe("key_replay_bulk_a", [type]), await subscribe("key_replay_bulk_b", [type]), await subscribe("key_replay_bulk_c", [type])];
+    let healthy = false;
+    receiver.script(failing.path, () => ({ status: healthy ? 200 : 500 }));
+    receiver.script(gone.path, () => ({ status: 410 }));
+    receiver.script(deleted.path, () => ({ status: 500 }));
+    const since = new Date();
+    await client.publishEvent({ type, data: {} });
+    const deadOf = async (webhookId: string) => (await client.listDeadLetters({ webhookId })).deadLetters;
+    const before = await eventually(async () => {
+      const lists = await Promise.all([failing, gone, deleted].map((s) => deadOf(s.webhook!.id)));
+      return lists.every((l) => l.length === 1) && lists.map((l) => l[0]!);
+    }, "three dead letters");
+    await client.deleteWebhook({ id: deleted.webhook!.id }, asOwner("key_replay_bulk_c"));
+    healthy = true;
+
+    const res = await client.replayDeadLetters({ since: timestampFromDate(since) });
+    expect([res.replayedCount, res.skippedCount]).toEqual([1, 2]);
+    expect(res.skipped.map((s) => [s.webhookId, s.reason, s.count]).sort()).toEqual(
+      [
+        [gone.webhook!.id, "webhook_disabled", 1],
+        [deleted.webhook!.id, "webhook_deleted", 1],
+      ].sort(),
+    );
+    expect(await deadOf(gone.webhook!.id)).toEqual([before[1]]);
+    expect(await deadOf(deleted.webhook!.id)).toEqual([before[2]]);
+    const replayed = await eventually(() => receiver.on(failing.path)[3], "the enabled webhook's dead letter sent again");
+    expect(replayed.headers["webhook-id"]).toBe(before[0]!.id);
+
+    const refused = await rejection(client.replayDelivery({ id: before[2]!.id }));
+    expect([reasonOf(refused), refused.rawMessage]).toEqual(["WEBHOOK_DISABLED", expect.stringContaining(`webhook ${deleted.webhook!.id} was deleted`)]);
+    expect(receiver.on(gone.path)).toHaveLength(1);
   });
 
   it("Retry-After on a 429 is honoured within [scheduled, 2 × scheduled]", async () => {
