@@ -129,7 +129,7 @@ describe("events and dead letters", () => {
   it("replay-all replays every dead letter with a progress line each on stderr", async () => {
     const { code, stdout, stderr } = await onering("dead-letters", "replay-all");
     expect(stderr.trim().split("\n")).toEqual(["replayed 1/4", "replayed 2/4", "replayed 3/4", "replayed 4/4"]);
-    expect(stdout).toBe("replayed 4 dead letter(s), 0 failed\n");
+    expect(stdout).toBe("replayed 4 dead letter(s), 0 skipped, 0 failed\n");
     expect(code).toBe(0);
   });
 
@@ -139,7 +139,39 @@ describe("events and dead letters", () => {
       const current = await deadLetterIds();
       return current.length === 4 && current;
     }, "the replayed deliveries to be dead again");
-    expect(await ok("dead-letters", "replay", id!)).toMatch(new RegExp(`^replaying ${id} \\(status `));
+    expect(await ok("dead-letters", "replay", id!)).toMatch(new RegExp(`^replaying ${id} \\(status pending, was dead_letter\\)`));
+  });
+
+  it("a disabled webhook's dead letter: replay fails with WEBHOOK_DISABLED and what to do, replay-all skips it and says why; it stays listed", async () => {
+    // The delivery the test above replayed is dead again first, so --since below matches only this test's.
+    await eventually(async () => (await deadLetterIds()).length === 4, "the replayed delivery to be dead again");
+    const since = new Date().toISOString();
+    const owner = await rest<{ secret: string }>(`${mesh.gatewayUrl}/v1/admin/external/keys`, mesh.adminKey, { method: "POST", body: { name: "gone-owner" } });
+    const hook = `${mesh.gatewayUrl}/v1/external/webhooks`;
+    const { webhook } = await rest<{ webhook: { id: string } }>(hook, owner.secret, { method: "POST", body: { url: `${failingSink.url}/gone`, event_types: ["cligone.*"] } });
+    await ok("events", "publish", "--type", "cligone.failed");
+    const deadOfHook = async () => (await rest<{ dead_letters: { id: string }[] }>(`${mesh.gatewayUrl}/v1/admin/webhooks/dead-letters?webhook_id=${webhook.id}`, mesh.adminKey)).dead_letters.map((d) => d.id);
+    const [id] = await eventually(async () => {
+      const ids = await deadOfHook();
+      return ids.length === 1 && ids;
+    }, "the dead letter");
+    await rest(`${hook}/${webhook.id}`, owner.secret, { method: "PATCH", body: { enabled: false } });
+    const why = `delivery ${id} was not replayed and is unchanged: webhook ${webhook.id} is disabled`;
+    const recovery = 'Enable the webhook (PATCH /v1/external/webhooks/{id} with {"enabled": true}), then replay; a deleted webhook takes no replays.';
+
+    expect(await onering("dead-letters", "replay", id!)).toEqual({ code: 1, stdout: "", stderr: `error: WEBHOOK_DISABLED: ${why}\n${recovery}\n` });
+    expect(await onering("dead-letters", "replay-all", "--since", since)).toEqual({
+      code: 0,
+      stdout: `replayed 0 dead letter(s), 1 skipped, 0 failed\nskipped 1 of webhook ${webhook.id}, left listed: ${why}\n${recovery}\n`,
+      stderr: "replayed 1/1 (1 skipped)\n",
+    });
+    expect(JSON.parse((await onering("--json", "dead-letters", "replay-all", "--since", since)).stdout)).toEqual({
+      replayed: 0,
+      skipped: 1,
+      failed: 0,
+      skipped_webhooks: [{ webhook_id: webhook.id, count: 1, message: why }],
+    });
+    expect(await deadOfHook()).toEqual([id]);
   });
 });
 
@@ -173,7 +205,7 @@ describe("the onering bin", () => {
 
   it("fails with exit 1 and the reason on a wrong admin key", async () => {
     const { code, stderr } = await runTool("tools/onering/main.ts", ["--url", mesh.gatewayUrl, "--admin-key", "admin_wrong_wrong_wrong", "keys", "list"]);
-    expect(stderr).toBe("error: INVALID_API_KEY: invalid admin key\n");
+    expect(stderr).toBe("error: INVALID_API_KEY: invalid admin key\nCheck the key for typos; create a new one if it was lost.\n");
     expect(code).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 // The admin CLI's commands, one function each, over the gateway's Connect API.
 import { toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
+import { ConnectError, type Client } from "@connectrpc/connect";
 import type { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
 import {
   CreateKeyResponseSchema,
@@ -12,6 +12,7 @@ import {
 import { ListFlagsResponseSchema, SetFlagResponseSchema } from "../../gen/onering/v1/gateway_pb.js";
 import { GetExternalMetricsResponseSchema, GetWebhookMetricsResponseSchema } from "../../gen/onering/v1/metrics_pb.js";
 import { ListDeadLettersResponseSchema, PublishEventResponseSchema, ReplayDeliveryResponseSchema } from "../../gen/onering/v1/webhook_pb.js";
+import { reasonOf, reasons } from "../../services/shared/errors.js";
 import { renderDashboard } from "./dashboard.js";
 import { table } from "./table.js";
 
@@ -115,26 +116,48 @@ export const commands = {
   async "dead-letters replay"(ctx: CommandContext, _opts: unknown, id?: string) {
     if (!id) throw new UsageError("dead-letters replay needs a delivery id (or use replay-all)");
     const res = await ctx.client.replayDelivery({ id });
-    print(ctx, ReplayDeliveryResponseSchema, res, () => `replaying ${id} (status ${res.delivery?.status})`);
+    print(ctx, ReplayDeliveryResponseSchema, res, () =>
+      `${res.resend ? "resending (already delivered)" : "replaying"} ${id} (status ${res.delivery?.status}, was ${res.previousStatus})`,
+    );
   },
 
   async "dead-letters replay-all"(ctx: CommandContext, opts: Record<string, string | boolean | undefined>) {
     const since = typeof opts.since === "string" ? new Date(opts.since) : undefined;
     if (since && Number.isNaN(since.getTime())) throw new UsageError("--since must be an ISO date");
     // One delivery at a time, so the operator sees progress and a failure stops nothing else.
-    const ids: string[] = [];
+    const deadLetters: { id: string; webhookId: string }[] = [];
     let pageToken = "";
     do {
       const page = await ctx.client.listDeadLetters({ since: since && timestampFromDate(since), pageSize: 200, pageToken });
-      ids.push(...page.deadLetters.map((d) => d.id));
+      deadLetters.push(...page.deadLetters);
       pageToken = page.nextPageToken;
     } while (pageToken);
+    // A dead letter of a disabled or deleted webhook is refused (WEBHOOK_DISABLED) and stays
+    // listed: not a failure, so counted apart, per webhook, with the service's words for why.
+    const skipped = new Map<string, { webhook_id: string; count: number; message: string }>();
+    let skippedCount = 0;
     let failed = 0;
-    for (const [i, id] of ids.entries()) {
-      await ctx.client.replayDelivery({ id }).catch(() => failed++);
-      ctx.progress(`replayed ${i + 1}/${ids.length}${failed ? ` (${failed} failed)` : ""}`);
+    for (const [i, { id, webhookId }] of deadLetters.entries()) {
+      try {
+        await ctx.client.replayDelivery({ id });
+      } catch (err) {
+        const e = ConnectError.from(err);
+        if (reasonOf(e) !== "WEBHOOK_DISABLED") failed++;
+        else {
+          skippedCount++;
+          const entry = skipped.get(webhookId) ?? { webhook_id: webhookId, count: 0, message: e.rawMessage };
+          skipped.set(webhookId, { ...entry, count: entry.count + 1 });
+        }
+      }
+      const notes = [skippedCount && `${skippedCount} skipped`, failed && `${failed} failed`].filter(Boolean);
+      ctx.progress(`replayed ${i + 1}/${deadLetters.length}${notes.length ? ` (${notes.join(", ")})` : ""}`);
     }
-    ctx.out(ctx.json ? JSON.stringify({ replayed: ids.length - failed, failed }) : `replayed ${ids.length - failed} dead letter(s), ${failed} failed`);
+    const replayed = deadLetters.length - skippedCount - failed;
+    if (ctx.json) return ctx.out(JSON.stringify({ replayed, skipped: skippedCount, failed, skipped_webhooks: [...skipped.values()] }));
+    const lines = [`replayed ${replayed} dead letter(s), ${skippedCount} skipped, ${failed} failed`];
+    for (const s of skipped.values()) lines.push(`skipped ${s.count} of webhook ${s.webhook_id}, left listed: ${s.message}`);
+    if (skippedCount > 0) lines.push(reasons.WEBHOOK_DISABLED.recovery);
+    ctx.out(lines.join("\n"));
   },
 
   async "metrics show"(ctx: CommandContext) {

@@ -1,7 +1,7 @@
 // `onering`: the admin CLI. Talks to the gateway over Connect with the admin key.
 import { ConnectError } from "@connectrpc/connect";
 import { parseArgs } from "node:util";
-import { reasonOf, violationsOf } from "../../services/shared/errors.js";
+import { reasonOf, reasons, violationsOf } from "../../services/shared/errors.js";
 import { commands, UsageError, type CommandName } from "./commands.js";
 import { gatewayClient } from "./gatewayClient.js";
 
@@ -69,8 +69,9 @@ try {
   await (command as (c: typeof ctx, o: typeof values, ...args: string[]) => Promise<void>)(ctx, values, ...positionals.slice(2));
 } catch (err) {
   if (err instanceof UsageError) fail(`${err.message}\n\n${usage}`, 2);
-  // The contract's reason (RATE_LIMITED, INVALID_ARGUMENT, …) and each bad field, as REST callers see them.
+  // The contract's reason (RATE_LIMITED, WEBHOOK_DISABLED, …), each bad field and what to do, as REST callers see them.
   const e = ConnectError.from(err);
+  const reason = reasonOf(e);
   const violations = violationsOf(e).map((v) => `\n  ${v.field}: ${v.description}`);
-  fail(`error: ${reasonOf(e)}: ${e.rawMessage}${violations.join("")}`, 1);
+  fail(`error: ${reason}: ${e.rawMessage}${violations.join("")}\n${reasons[reason].recovery}`, 1);
 }
