@@ -86,6 +86,7 @@ export function createMetricsService({ config, db, keys, webhooks }: MetricsServ
         deadLetter: BigInt(webhookCount(sums, "dead_letter")),
         pending: live.pending,
         retrying: live.retrying,
+        openCircuits: live.openCircuits,
         replayRejected: BigInt(replayRejected),
         replayRejectedRate: publishes === 0 ? 0 : replayRejected / publishes,
         averageRetryCount: delivered.count === 0 ? 0 : delivered.attempts / delivered.count - 1,

@@ -39,6 +39,12 @@ export interface MeshConfig {
     endpointConcurrency: number;
     /** Due deliveries unfinished for this long are enqueued again (lost-stream recovery). */
     reconcileAfterSeconds: number;
+    /** Failed attempts in a row that open an endpoint's circuit breaker. */
+    circuitFailures: number;
+    /** How long an open circuit waits before its probe attempt. */
+    circuitCooldownSeconds: number;
+    /** Jobs the workers together hold unacknowledged at once (the consumer's max_ack_pending). */
+    workerMaxInFlight: number;
   };
   alerts: {
     deadLetter24h: number;
@@ -193,6 +199,9 @@ export function loadConfig(service: ServiceName, env: Env = process.env, role?: 
       autoDisableSeconds: decimal(env, "ONERING_WEBHOOKS_AUTO_DISABLE_SECONDS", 5 * 24 * 3600, 1),
       endpointConcurrency: int(env, "ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY", 10, 1, 1000),
       reconcileAfterSeconds: decimal(env, "ONERING_WEBHOOKS_RECONCILE_AFTER_SECONDS", 300, 1),
+      circuitFailures: int(env, "ONERING_WEBHOOKS_CIRCUIT_FAILURES", 5, 1, 1000),
+      circuitCooldownSeconds: decimal(env, "ONERING_WEBHOOKS_CIRCUIT_COOLDOWN_SECONDS", 30, 0.1),
+      workerMaxInFlight: int(env, "ONERING_WEBHOOKS_WORKER_MAX_IN_FLIGHT", 2000, 1, 1_000_000),
     },
     alerts: {
       deadLetter24h: decimal(env, "ONERING_ALERT_DEAD_LETTER_24H", 10, 0),

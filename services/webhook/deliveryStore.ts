@@ -1,5 +1,5 @@
 // Reading and replaying deliveries, and the outbox queries of the relay.
-import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { DeliveryJob } from "./deliveryJobs.js";
 import { attempts, deliveries, events, replayRejections, subscriptions } from "./schema.js";
 import type { AttemptRow, DeliveryRow, WebhookDb } from "./webhookDb.js";
@@ -168,27 +168,43 @@ export class DeliveryStore {
     return result;
   }
 
-  async stats(): Promise<{ byStatus: Map<string, number>; outboxBacklog: number; replayRejected24h: number }> {
+  async stats(): Promise<{ byStatus: Map<string, number>; outboxBacklog: number; replayRejected24h: number; openCircuits: number }> {
     const groups = await this.db.select({ status: deliveries.status, n: count() }).from(deliveries).groupBy(deliveries.status);
     const [backlog] = await this.db.select({ n: count() }).from(deliveries).where(and(isNull(deliveries.enqueuedAt), unfinished));
     const [rejected] = await this.db
       .select({ n: count() })
       .from(replayRejections)
       .where(gte(replayRejections.rejectedAt, new Date(Date.now() - 24 * 3600 * 1000)));
+    const [open] = await this.db.select({ n: count() }).from(subscriptions).where(isNotNull(subscriptions.circuitOpenUntil));
     return {
       byStatus: new Map(groups.map((g) => [g.status, Number(g.n)])),
       outboxBacklog: Number(backlog?.n ?? 0),
       replayRejected24h: Number(rejected?.n ?? 0),
+      openCircuits: Number(open?.n ?? 0),
     };
   }
 
-  /** Outbox rows ready to relay: unfinished, not yet in JetStream, their endpoint enabled and not paused. */
+  /**
+   * The scheduler's query: outbox rows due now, i.e. unfinished, not in
+   * JetStream, due (a new delivery, a retry whose backoff is over, a parked
+   * one whose wait is over), their endpoint enabled, not paused and its
+   * circuit not open. Only due work goes to JetStream.
+   */
   outbox(limit: number): Promise<Pick<DeliveryRow, "id" | "subscriptionId" | "generation">[]> {
     return this.db
       .select({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation })
       .from(deliveries)
       .innerJoin(subscriptions, eq(subscriptions.id, deliveries.subscriptionId))
-      .where(and(isNull(deliveries.enqueuedAt), unfinished, eq(subscriptions.enabled, true), eq(subscriptions.paused, false)))
+      .where(
+        and(
+          isNull(deliveries.enqueuedAt),
+          unfinished,
+          or(isNull(deliveries.nextAttemptAt), lte(deliveries.nextAttemptAt, sql`now()`)),
+          eq(subscriptions.enabled, true),
+          eq(subscriptions.paused, false),
+          or(isNull(subscriptions.circuitOpenUntil), lte(subscriptions.circuitOpenUntil, sql`now()`)),
+        ),
+      )
       .orderBy(asc(deliveries.createdAt))
       .limit(limit);
   }

@@ -1,7 +1,17 @@
 // Rows of the webhooks schema as the generated protobuf messages.
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { DeliveryAttemptSchema, DeliverySchema, EventSchema, WebhookSchema, type Delivery, type Event, type Webhook } from "../../gen/onering/v1/webhook_pb.js";
+import {
+  CircuitBreakerSchema,
+  DeliveryAttemptSchema,
+  DeliverySchema,
+  EventSchema,
+  WebhookSchema,
+  type CircuitBreaker,
+  type Delivery,
+  type Event,
+  type Webhook,
+} from "../../gen/onering/v1/webhook_pb.js";
 import type { DeliveryView } from "./deliveryStore.js";
 import type { EventRow, SubscriptionRow } from "./webhookDb.js";
 
@@ -18,7 +28,15 @@ export function toWebhook(row: SubscriptionRow): Webhook {
     disabledReason: row.disabledReason,
     createTime: ts(row.createdAt),
     updateTime: ts(row.updatedAt),
+    circuit: toCircuit(row),
   });
+}
+
+/** The breaker as callers see it: open until its cool-down ends, then half-open until a probe decides. */
+export function toCircuit(row: Pick<SubscriptionRow, "consecutiveFailures" | "circuitOpenUntil">, now = new Date()): CircuitBreaker {
+  const openUntil = row.circuitOpenUntil;
+  const state = !openUntil ? "closed" : openUntil > now ? "open" : "half_open";
+  return create(CircuitBreakerSchema, { state, consecutiveFailures: row.consecutiveFailures, openUntil: openUntil ? ts(openUntil) : undefined });
 }
 
 export function toEvent(row: EventRow): Event {

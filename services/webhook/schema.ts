@@ -20,6 +20,10 @@ export const subscriptions = webhooksSchema.table(
     previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
     /** First failure since the last success; drives the auto-disable period. */
     failingSince: timestamp("failing_since", { withTimezone: true }),
+    /** Failed attempts in a row; at the threshold the circuit opens. */
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    /** Circuit open: no attempt until then; after it, one probe (half-open). */
+    circuitOpenUntil: timestamp("circuit_open_until", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },

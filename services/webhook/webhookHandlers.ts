@@ -1,11 +1,10 @@
 // WebhookService: subscription calls act for the owner in the request header;
-// admin calls (events, dead letters, replay, stats) and the worker's batch
-// calls come without one. Storage lives in the *Store modules.
+// admin calls (events, dead letters, replay, stats) come without one. Storage
+// lives in the *Store modules; the delivery worker works on its own (worker/).
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
-  ClaimDeliveriesResponseSchema,
   CreateWebhookResponseSchema,
   DeleteWebhookResponseSchema,
   GetDeliveryStatsResponseSchema,
@@ -14,7 +13,6 @@ import {
   ListDeliveriesResponseSchema,
   ListWebhooksResponseSchema,
   PublishEventResponseSchema,
-  RecordAttemptsResponseSchema,
   ReplayDeadLettersResponseSchema,
   ReplayDeliveryResponseSchema,
   RotateWebhookSecretResponseSchema,
@@ -27,12 +25,9 @@ import { invalidArgument, meshError, type Violation } from "../shared/errors.js"
 import type { Logger } from "../shared/logger.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
 import type { WebhookApiMetrics } from "./apiMetrics.js";
-import { recordAttempts } from "./attemptStore.js";
-import { claimDeliveries } from "./claimStore.js";
-import { ackWaitMs } from "./deliveryJobs.js";
 import type { DeliveryStore } from "./deliveryStore.js";
 import type { EventStore } from "./eventStore.js";
-import { toDelivery, toEvent, toWebhook } from "./messages.js";
+import { toCircuit, toDelivery, toEvent, toWebhook } from "./messages.js";
 import type { OutboxRelay } from "./outboxRelay.js";
 import { decodePageToken, encodePageToken, pageLimit } from "./pageToken.js";
 import { skippedByWebhook, webhookDisabled } from "./replayAnswers.js";
@@ -64,7 +59,6 @@ export interface WebhookHandlerDeps {
   logger: Logger;
 }
 
-const maxWorkerBatch = 500;
 const maxGraceSeconds = 7 * 24 * 3600;
 const defaultGraceSeconds = 24 * 3600;
 
@@ -171,11 +165,15 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async listDeliveries(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      await ownedSubscription(owner, req.webhookId);
+      const subscription = await ownedSubscription(owner, req.webhookId);
       check(deliveryStatusViolations(req.status));
       const { limit, offset } = page(req.pageSize, req.pageToken);
       const rows = await deliveries.list(req.webhookId, req.status, limit, offset);
-      return create(ListDeliveriesResponseSchema, { deliveries: rows.map(toDelivery), nextPageToken: nextToken(rows.length, limit, offset) });
+      return create(ListDeliveriesResponseSchema, {
+        deliveries: rows.map(toDelivery),
+        nextPageToken: nextToken(rows.length, limit, offset),
+        circuit: toCircuit(subscription),
+      });
     },
 
     async publishEvent(req) {
@@ -229,27 +227,8 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
         delivered: n("delivered"),
         outboxBacklog: BigInt(stats.outboxBacklog),
         replayRejected24h: BigInt(stats.replayRejected24h),
+        openCircuits: BigInt(stats.openCircuits),
       });
-    },
-
-    async claimDeliveries(req) {
-      if (req.ids.length > maxWorkerBatch) check([{ field: "ids", description: `must list at most ${maxWorkerBatch} ids` }]);
-      return create(ClaimDeliveriesResponseSchema, { deliveries: await claimDeliveries(deps.db, req.ids, ackWaitMs(config)) });
-    },
-
-    async recordAttempts(req) {
-      if (req.results.length > maxWorkerBatch) check([{ field: "results", description: `must list at most ${maxWorkerBatch} results` }]);
-      const outcome = await recordAttempts(deps.db, req.results, config.webhooks);
-      metrics.deliveryOutcomes.inc({ outcome: "delivered" }, outcome.outcomes.delivered);
-      metrics.deliveryOutcomes.inc({ outcome: "retried" }, outcome.outcomes.retried);
-      metrics.deliveryOutcomes.inc({ outcome: "dead_letter" }, outcome.outcomes.deadLettered);
-      metrics.settled(outcome.settled);
-      for (const d of outcome.disabled) {
-        metrics.endpointsDisabled.inc();
-        deps.logger.warn({ webhook: d.webhookId, reason: d.reason }, "endpoint disabled");
-      }
-      relay.kick(outcome.newDeliveries);
-      return create(RecordAttemptsResponseSchema, { verdicts: outcome.verdicts });
     },
   };
 }

@@ -2,8 +2,8 @@
 // @generated from file onering/v1/webhook.proto (package onering.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file onering/v1/webhook.proto.
  */
 export const file_onering_v1_webhook: GenFile = /*@__PURE__*/
-  fileDesc("ChhvbmVyaW5nL3YxL3dlYmhvb2sucHJvdG8SCm9uZXJpbmcudjEi6AEKB1dlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhMKC2V2ZW50X3R5cGVzGAMgAygJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg8KB2VuYWJsZWQYBSABKAgSDgoGcGF1c2VkGAYgASgIEhcKD2Rpc2FibGVkX3JlYXNvbhgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KFENyZWF0ZVdlYmhvb2tSZXF1ZXN0EgsKA3VybBgBIAEoCRITCgtldmVudF90eXBlcxgCIAMoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSJNChVDcmVhdGVXZWJob29rUmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkiPAoTTGlzdFdlYmhvb2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJWChRMaXN0V2ViaG9va3NSZXNwb25zZRIlCgh3ZWJob29rcxgBIAMoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoRR2V0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiOgoSR2V0V2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2sivQEKFFVwZGF0ZVdlYmhvb2tSZXF1ZXN0EgoKAmlkGAEgASgJEhAKA3VybBgCIAEoCUgAiAEBEhMKC2V2ZW50X3R5cGVzGAMgAygJEhgKC2Rlc2NyaXB0aW9uGAQgASgJSAGIAQESFAoHZW5hYmxlZBgFIAEoCEgCiAEBEhMKBnBhdXNlZBgGIAEoCEgDiAEBQgYKBF91cmxCDgoMX2Rlc2NyaXB0aW9uQgoKCF9lbmFibGVkQgkKB19wYXVzZWQiPQoVVXBkYXRlV2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2siIgoURGVsZXRlV2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlV2ViaG9va1Jlc3BvbnNlImQKGlJvdGF0ZVdlYmhvb2tTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgJEiEKFGdyYWNlX3BlcmlvZF9zZWNvbmRzGAIgASgDSACIAQFCFwoVX2dyYWNlX3BlcmlvZF9zZWNvbmRzIpQBChtSb3RhdGVXZWJob29rU2VjcmV0UmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkSPwobcHJldmlvdXNfc2VjcmV0X2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIgChJUZXN0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiPQoTVGVzdFdlYmhvb2tSZXNwb25zZRImCghkZWxpdmVyeRgBIAEoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkiowEKD0RlbGl2ZXJ5QXR0ZW1wdBIOCgZudW1iZXIYASABKAUSEwoLc3RhdHVzX2NvZGUYAiABKAUSDQoFZXJyb3IYAyABKAkSFQoNcmVzcG9uc2VfYm9keRgEIAEoCRITCgtkdXJhdGlvbl9tcxgFIAEoAxIwCgxhdHRlbXB0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsACCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhIKCndlYmhvb2tfaWQYBCABKAkSDgoGc3RhdHVzGAUgASgJEhUKDWF0dGVtcHRfY291bnQYBiABKAUSNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCGF0dGVtcHRzGAogAygLMhsub25lcmluZy52MS5EZWxpdmVyeUF0dGVtcHQiYgoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCndlYmhvb2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlsKFkxpc3REZWxpdmVyaWVzUmVzcG9uc2USKAoKZGVsaXZlcmllcxgBIAMoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBCgVFdmVudBIKCgJpZBgBIAEoCRIMCgR0eXBlGAIgASgJEiUKBGRhdGEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIvCgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYwoTUHVibGlzaEV2ZW50UmVxdWVzdBIMCgR0eXBlGAEgASgJEiUKBGRhdGEYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCSJiChRQdWJsaXNoRXZlbnRSZXNwb25zZRIgCgVldmVudBgBIAEoCzIRLm9uZXJpbmcudjEuRXZlbnQSEAoIcmVwbGF5ZWQYAiABKAgSFgoOZGVsaXZlcnlfY291bnQYAyABKAUikgEKFkxpc3REZWFkTGV0dGVyc1JlcXVlc3QSEgoKd2ViaG9va19pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJeChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIqCgxkZWFkX2xldHRlcnMYASADKAsyFC5vbmVyaW5nLnYxLkRlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjChVSZXBsYXlEZWxpdmVyeVJlcXVlc3QSCgoCaWQYASABKAkiaQoWUmVwbGF5RGVsaXZlcnlSZXNwb25zZRImCghkZWxpdmVyeRgBIAEoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkSFwoPcHJldmlvdXNfc3RhdHVzGAIgASgJEg4KBnJlc2VuZBgDIAEoCCJZChhSZXBsYXlEZWFkTGV0dGVyc1JlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndlYmhvb2tfaWQYAiABKAkidgoZUmVwbGF5RGVhZExldHRlcnNSZXNwb25zZRIWCg5yZXBsYXllZF9jb3VudBgBIAEoBRIVCg1za2lwcGVkX2NvdW50GAIgASgFEioKB3NraXBwZWQYAyADKAsyGS5vbmVyaW5nLnYxLlJlcGxheVNraXBwZWQiQgoNUmVwbGF5U2tpcHBlZBISCgp3ZWJob29rX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRINCgVjb3VudBgDIAEoBSIZChdHZXREZWxpdmVyeVN0YXRzUmVxdWVzdCKaAQoYR2V0RGVsaXZlcnlTdGF0c1Jlc3BvbnNlEg8KB3BlbmRpbmcYASABKAMSEAoIcmV0cnlpbmcYAiABKAMSEwoLZGVhZF9sZXR0ZXIYAyABKAMSEQoJZGVsaXZlcmVkGAQgASgDEhYKDm91dGJveF9iYWNrbG9nGAUgASgDEhsKE3JlcGxheV9yZWplY3RlZF8yNGgYBiABKAMiJQoWQ2xhaW1EZWxpdmVyaWVzUmVxdWVzdBILCgNpZHMYASADKAkitQEKD0NsYWltZWREZWxpdmVyeRIKCgJpZBgBIAEoCRIpCgdvdXRjb21lGAIgASgOMhgub25lcmluZy52MS5DbGFpbU91dGNvbWUSEgoKd2ViaG9va19pZBgDIAEoCRILCgN1cmwYBCABKAkSDwoHc2VjcmV0cxgFIAMoCRIPCgdwYXlsb2FkGAYgASgJEhYKDmF0dGVtcHRfbnVtYmVyGAcgASgFEhAKCGRlZmVyX21zGAggASgDIkoKF0NsYWltRGVsaXZlcmllc1Jlc3BvbnNlEi8KCmRlbGl2ZXJpZXMYASADKAsyGy5vbmVyaW5nLnYxLkNsYWltZWREZWxpdmVyeSJqCg1BdHRlbXB0UmVzdWx0EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEiwKB2F0dGVtcHQYAiABKAsyGy5vbmVyaW5nLnYxLkRlbGl2ZXJ5QXR0ZW1wdBIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoAyJDChVSZWNvcmRBdHRlbXB0c1JlcXVlc3QSKgoHcmVzdWx0cxgBIAMoCzIZLm9uZXJpbmcudjEuQXR0ZW1wdFJlc3VsdCJMCg5BdHRlbXB0VmVyZGljdBITCgtkZWxpdmVyeV9pZBgBIAEoCRINCgVyZXRyeRgCIAEoCBIWCg5yZXRyeV9kZWxheV9tcxgDIAEoAyJGChZSZWNvcmRBdHRlbXB0c1Jlc3BvbnNlEiwKCHZlcmRpY3RzGAEgAygLMhoub25lcmluZy52MS5BdHRlbXB0VmVyZGljdCp2CgxDbGFpbU91dGNvbWUSHQoZQ0xBSU1fT1VUQ09NRV9VTlNQRUNJRklFRBAAEhYKEkNMQUlNX09VVENPTUVfU0VORBABEhYKEkNMQUlNX09VVENPTUVfRE9ORRACEhcKE0NMQUlNX09VVENPTUVfREVGRVIQAzLBCgoOV2ViaG9va1NlcnZpY2USVAoNQ3JlYXRlV2ViaG9vaxIgLm9uZXJpbmcudjEuQ3JlYXRlV2ViaG9va1JlcXVlc3QaIS5vbmVyaW5nLnYxLkNyZWF0ZVdlYmhvb2tSZXNwb25zZRJRCgxMaXN0V2ViaG9va3MSHy5vbmVyaW5nLnYxLkxpc3RXZWJob29rc1JlcXVlc3QaIC5vbmVyaW5nLnYxLkxpc3RXZWJob29rc1Jlc3BvbnNlEksKCkdldFdlYmhvb2sSHS5vbmVyaW5nLnYxLkdldFdlYmhvb2tSZXF1ZXN0Gh4ub25lcmluZy52MS5HZXRXZWJob29rUmVzcG9uc2USVAoNVXBkYXRlV2ViaG9vaxIgLm9uZXJpbmcudjEuVXBkYXRlV2ViaG9va1JlcXVlc3QaIS5vbmVyaW5nLnYxLlVwZGF0ZVdlYmhvb2tSZXNwb25zZRJUCg1EZWxldGVXZWJob29rEiAub25lcmluZy52MS5EZWxldGVXZWJob29rUmVxdWVzdBohLm9uZXJpbmcudjEuRGVsZXRlV2ViaG9va1Jlc3BvbnNlEmYKE1JvdGF0ZVdlYmhvb2tTZWNyZXQSJi5vbmVyaW5nLnYxLlJvdGF0ZVdlYmhvb2tTZWNyZXRSZXF1ZXN0Gicub25lcmluZy52MS5Sb3RhdGVXZWJob29rU2VjcmV0UmVzcG9uc2USTgoLVGVzdFdlYmhvb2sSHi5vbmVyaW5nLnYxLlRlc3RXZWJob29rUmVxdWVzdBofLm9uZXJpbmcudjEuVGVzdFdlYmhvb2tSZXNwb25zZRJXCg5MaXN0RGVsaXZlcmllcxIhLm9uZXJpbmcudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiIub25lcmluZy52MS5MaXN0RGVsaXZlcmllc1Jlc3BvbnNlElEKDFB1Ymxpc2hFdmVudBIfLm9uZXJpbmcudjEuUHVibGlzaEV2ZW50UmVxdWVzdBogLm9uZXJpbmcudjEuUHVibGlzaEV2ZW50UmVzcG9uc2USWgoPTGlzdERlYWRMZXR0ZXJzEiIub25lcmluZy52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0GiMub25lcmluZy52MS5MaXN0RGVhZExldHRlcnNSZXNwb25zZRJXCg5SZXBsYXlEZWxpdmVyeRIhLm9uZXJpbmcudjEuUmVwbGF5RGVsaXZlcnlSZXF1ZXN0GiIub25lcmluZy52MS5SZXBsYXlEZWxpdmVyeVJlc3BvbnNlEmAKEVJlcGxheURlYWRMZXR0ZXJzEiQub25lcmluZy52MS5SZXBsYXlEZWFkTGV0dGVyc1JlcXVlc3QaJS5vbmVyaW5nLnYxLlJlcGxheURlYWRMZXR0ZXJzUmVzcG9uc2USXQoQR2V0RGVsaXZlcnlTdGF0cxIjLm9uZXJpbmcudjEuR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QaJC5vbmVyaW5nLnYxLkdldERlbGl2ZXJ5U3RhdHNSZXNwb25zZRJaCg9DbGFpbURlbGl2ZXJpZXMSIi5vbmVyaW5nLnYxLkNsYWltRGVsaXZlcmllc1JlcXVlc3QaIy5vbmVyaW5nLnYxLkNsYWltRGVsaXZlcmllc1Jlc3BvbnNlElcKDlJlY29yZEF0dGVtcHRzEiEub25lcmluZy52MS5SZWNvcmRBdHRlbXB0c1JlcXVlc3QaIi5vbmVyaW5nLnYxLlJlY29yZEF0dGVtcHRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChhvbmVyaW5nL3YxL3dlYmhvb2sucHJvdG8SCm9uZXJpbmcudjEilQIKB1dlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhMKC2V2ZW50X3R5cGVzGAMgAygJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg8KB2VuYWJsZWQYBSABKAgSDgoGcGF1c2VkGAYgASgIEhcKD2Rpc2FibGVkX3JlYXNvbhgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKB2NpcmN1aXQYCiABKAsyGi5vbmVyaW5nLnYxLkNpcmN1aXRCcmVha2VyIm0KDkNpcmN1aXRCcmVha2VyEg0KBXN0YXRlGAEgASgJEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAIgASgFEi4KCm9wZW5fdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KFENyZWF0ZVdlYmhvb2tSZXF1ZXN0EgsKA3VybBgBIAEoCRITCgtldmVudF90eXBlcxgCIAMoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSJNChVDcmVhdGVXZWJob29rUmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkiPAoTTGlzdFdlYmhvb2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJWChRMaXN0V2ViaG9va3NSZXNwb25zZRIlCgh3ZWJob29rcxgBIAMoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoRR2V0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiOgoSR2V0V2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2sivQEKFFVwZGF0ZVdlYmhvb2tSZXF1ZXN0EgoKAmlkGAEgASgJEhAKA3VybBgCIAEoCUgAiAEBEhMKC2V2ZW50X3R5cGVzGAMgAygJEhgKC2Rlc2NyaXB0aW9uGAQgASgJSAGIAQESFAoHZW5hYmxlZBgFIAEoCEgCiAEBEhMKBnBhdXNlZBgGIAEoCEgDiAEBQgYKBF91cmxCDgoMX2Rlc2NyaXB0aW9uQgoKCF9lbmFibGVkQgkKB19wYXVzZWQiPQoVVXBkYXRlV2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2siIgoURGVsZXRlV2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlV2ViaG9va1Jlc3BvbnNlImQKGlJvdGF0ZVdlYmhvb2tTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgJEiEKFGdyYWNlX3BlcmlvZF9zZWNvbmRzGAIgASgDSACIAQFCFwoVX2dyYWNlX3BlcmlvZF9zZWNvbmRzIpQBChtSb3RhdGVXZWJob29rU2VjcmV0UmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkSPwobcHJldmlvdXNfc2VjcmV0X2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIgChJUZXN0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiPQoTVGVzdFdlYmhvb2tSZXNwb25zZRImCghkZWxpdmVyeRgBIAEoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkiowEKD0RlbGl2ZXJ5QXR0ZW1wdBIOCgZudW1iZXIYASABKAUSEwoLc3RhdHVzX2NvZGUYAiABKAUSDQoFZXJyb3IYAyABKAkSFQoNcmVzcG9uc2VfYm9keRgEIAEoCRITCgtkdXJhdGlvbl9tcxgFIAEoAxIwCgxhdHRlbXB0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsACCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhIKCndlYmhvb2tfaWQYBCABKAkSDgoGc3RhdHVzGAUgASgJEhUKDWF0dGVtcHRfY291bnQYBiABKAUSNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCGF0dGVtcHRzGAogAygLMhsub25lcmluZy52MS5EZWxpdmVyeUF0dGVtcHQiYgoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCndlYmhvb2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIogBChZMaXN0RGVsaXZlcmllc1Jlc3BvbnNlEigKCmRlbGl2ZXJpZXMYASADKAsyFC5vbmVyaW5nLnYxLkRlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIrCgdjaXJjdWl0GAMgASgLMhoub25lcmluZy52MS5DaXJjdWl0QnJlYWtlciKSAQoFRXZlbnQSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIlCgRkYXRhGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImMKE1B1Ymxpc2hFdmVudFJlcXVlc3QSDAoEdHlwZRgBIAEoCRIlCgRkYXRhGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkiYgoUUHVibGlzaEV2ZW50UmVzcG9uc2USIAoFZXZlbnQYASABKAsyES5vbmVyaW5nLnYxLkV2ZW50EhAKCHJlcGxheWVkGAIgASgIEhYKDmRlbGl2ZXJ5X2NvdW50GAMgASgFIpIBChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0EhIKCndlYmhvb2tfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiXgoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USKgoMZGVhZF9sZXR0ZXJzGAEgAygLMhQub25lcmluZy52MS5EZWxpdmVyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIwoVUmVwbGF5RGVsaXZlcnlSZXF1ZXN0EgoKAmlkGAEgASgJImkKFlJlcGxheURlbGl2ZXJ5UmVzcG9uc2USJgoIZGVsaXZlcnkYASABKAsyFC5vbmVyaW5nLnYxLkRlbGl2ZXJ5EhcKD3ByZXZpb3VzX3N0YXR1cxgCIAEoCRIOCgZyZXNlbmQYAyABKAgiWQoYUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0EikKBXNpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp3ZWJob29rX2lkGAIgASgJInYKGVJlcGxheURlYWRMZXR0ZXJzUmVzcG9uc2USFgoOcmVwbGF5ZWRfY291bnQYASABKAUSFQoNc2tpcHBlZF9jb3VudBgCIAEoBRIqCgdza2lwcGVkGAMgAygLMhkub25lcmluZy52MS5SZXBsYXlTa2lwcGVkIkIKDVJlcGxheVNraXBwZWQSEgoKd2ViaG9va19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSDQoFY291bnQYAyABKAUiGQoXR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QisQEKGEdldERlbGl2ZXJ5U3RhdHNSZXNwb25zZRIPCgdwZW5kaW5nGAEgASgDEhAKCHJldHJ5aW5nGAIgASgDEhMKC2RlYWRfbGV0dGVyGAMgASgDEhEKCWRlbGl2ZXJlZBgEIAEoAxIWCg5vdXRib3hfYmFja2xvZxgFIAEoAxIbChNyZXBsYXlfcmVqZWN0ZWRfMjRoGAYgASgDEhUKDW9wZW5fY2lyY3VpdHMYByABKAMyjAkKDldlYmhvb2tTZXJ2aWNlElQKDUNyZWF0ZVdlYmhvb2sSIC5vbmVyaW5nLnYxLkNyZWF0ZVdlYmhvb2tSZXF1ZXN0GiEub25lcmluZy52MS5DcmVhdGVXZWJob29rUmVzcG9uc2USUQoMTGlzdFdlYmhvb2tzEh8ub25lcmluZy52MS5MaXN0V2ViaG9va3NSZXF1ZXN0GiAub25lcmluZy52MS5MaXN0V2ViaG9va3NSZXNwb25zZRJLCgpHZXRXZWJob29rEh0ub25lcmluZy52MS5HZXRXZWJob29rUmVxdWVzdBoeLm9uZXJpbmcudjEuR2V0V2ViaG9va1Jlc3BvbnNlElQKDVVwZGF0ZVdlYmhvb2sSIC5vbmVyaW5nLnYxLlVwZGF0ZVdlYmhvb2tSZXF1ZXN0GiEub25lcmluZy52MS5VcGRhdGVXZWJob29rUmVzcG9uc2USVAoNRGVsZXRlV2ViaG9vaxIgLm9uZXJpbmcudjEuRGVsZXRlV2ViaG9va1JlcXVlc3QaIS5vbmVyaW5nLnYxLkRlbGV0ZVdlYmhvb2tSZXNwb25zZRJmChNSb3RhdGVXZWJob29rU2VjcmV0EiYub25lcmluZy52MS5Sb3RhdGVXZWJob29rU2VjcmV0UmVxdWVzdBonLm9uZXJpbmcudjEuUm90YXRlV2ViaG9va1NlY3JldFJlc3BvbnNlEk4KC1Rlc3RXZWJob29rEh4ub25lcmluZy52MS5UZXN0V2ViaG9va1JlcXVlc3QaHy5vbmVyaW5nLnYxLlRlc3RXZWJob29rUmVzcG9uc2USVwoOTGlzdERlbGl2ZXJpZXMSIS5vbmVyaW5nLnYxLkxpc3REZWxpdmVyaWVzUmVxdWVzdBoiLm9uZXJpbmcudjEuTGlzdERlbGl2ZXJpZXNSZXNwb25zZRJRCgxQdWJsaXNoRXZlbnQSHy5vbmVyaW5nLnYxLlB1Ymxpc2hFdmVudFJlcXVlc3QaIC5vbmVyaW5nLnYxLlB1Ymxpc2hFdmVudFJlc3BvbnNlEloKD0xpc3REZWFkTGV0dGVycxIiLm9uZXJpbmcudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBojLm9uZXJpbmcudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USVwoOUmVwbGF5RGVsaXZlcnkSIS5vbmVyaW5nLnYxLlJlcGxheURlbGl2ZXJ5UmVxdWVzdBoiLm9uZXJpbmcudjEuUmVwbGF5RGVsaXZlcnlSZXNwb25zZRJgChFSZXBsYXlEZWFkTGV0dGVycxIkLm9uZXJpbmcudjEuUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0GiUub25lcmluZy52MS5SZXBsYXlEZWFkTGV0dGVyc1Jlc3BvbnNlEl0KEEdldERlbGl2ZXJ5U3RhdHMSIy5vbmVyaW5nLnYxLkdldERlbGl2ZXJ5U3RhdHNSZXF1ZXN0GiQub25lcmluZy52MS5HZXREZWxpdmVyeVN0YXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * A subscription of an endpoint to event types.
@@ -82,6 +82,13 @@ export type Webhook = Message<"onering.v1.Webhook"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * The circuit breaker in front of the receiver.
+   *
+   * @generated from field: onering.v1.CircuitBreaker circuit = 10;
+   */
+  circuit?: CircuitBreaker | undefined;
 };
 
 /**
@@ -90,6 +97,43 @@ export type Webhook = Message<"onering.v1.Webhook"> & {
  */
 export const WebhookSchema: GenMessage<Webhook> = /*@__PURE__*/
   messageDesc(file_onering_v1_webhook, 0);
+
+/**
+ * After consecutive failed attempts a receiver's circuit opens: its deliveries
+ * wait, burning no attempts, until the cool-down ends; then one probe attempt
+ * decides (half-open): success closes it, failure opens it again.
+ *
+ * @generated from message onering.v1.CircuitBreaker
+ */
+export type CircuitBreaker = Message<"onering.v1.CircuitBreaker"> & {
+  /**
+   * "closed" (sending), "open" (waiting for the cool-down) or "half_open" (one probe allowed).
+   *
+   * @generated from field: string state = 1;
+   */
+  state: string;
+
+  /**
+   * Failed attempts in a row.
+   *
+   * @generated from field: int32 consecutive_failures = 2;
+   */
+  consecutiveFailures: number;
+
+  /**
+   * While open: when the probe may go.
+   *
+   * @generated from field: google.protobuf.Timestamp open_until = 3;
+   */
+  openUntil?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message onering.v1.CircuitBreaker.
+ * Use `create(CircuitBreakerSchema)` to create a new message.
+ */
+export const CircuitBreakerSchema: GenMessage<CircuitBreaker> = /*@__PURE__*/
+  messageDesc(file_onering_v1_webhook, 1);
 
 /**
  * Input of WebhookService.CreateWebhook.
@@ -124,7 +168,7 @@ export type CreateWebhookRequest = Message<"onering.v1.CreateWebhookRequest"> & 
  * Use `create(CreateWebhookRequestSchema)` to create a new message.
  */
 export const CreateWebhookRequestSchema: GenMessage<CreateWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 1);
+  messageDesc(file_onering_v1_webhook, 2);
 
 /**
  * Output of WebhookService.CreateWebhook.
@@ -152,7 +196,7 @@ export type CreateWebhookResponse = Message<"onering.v1.CreateWebhookResponse"> 
  * Use `create(CreateWebhookResponseSchema)` to create a new message.
  */
 export const CreateWebhookResponseSchema: GenMessage<CreateWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 2);
+  messageDesc(file_onering_v1_webhook, 3);
 
 /**
  * Input of WebhookService.ListWebhooks.
@@ -180,7 +224,7 @@ export type ListWebhooksRequest = Message<"onering.v1.ListWebhooksRequest"> & {
  * Use `create(ListWebhooksRequestSchema)` to create a new message.
  */
 export const ListWebhooksRequestSchema: GenMessage<ListWebhooksRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 3);
+  messageDesc(file_onering_v1_webhook, 4);
 
 /**
  * Output of WebhookService.ListWebhooks.
@@ -208,7 +252,7 @@ export type ListWebhooksResponse = Message<"onering.v1.ListWebhooksResponse"> & 
  * Use `create(ListWebhooksResponseSchema)` to create a new message.
  */
 export const ListWebhooksResponseSchema: GenMessage<ListWebhooksResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 4);
+  messageDesc(file_onering_v1_webhook, 5);
 
 /**
  * Input of WebhookService.GetWebhook.
@@ -229,7 +273,7 @@ export type GetWebhookRequest = Message<"onering.v1.GetWebhookRequest"> & {
  * Use `create(GetWebhookRequestSchema)` to create a new message.
  */
 export const GetWebhookRequestSchema: GenMessage<GetWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 5);
+  messageDesc(file_onering_v1_webhook, 6);
 
 /**
  * Output of WebhookService.GetWebhook.
@@ -250,7 +294,7 @@ export type GetWebhookResponse = Message<"onering.v1.GetWebhookResponse"> & {
  * Use `create(GetWebhookResponseSchema)` to create a new message.
  */
 export const GetWebhookResponseSchema: GenMessage<GetWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 6);
+  messageDesc(file_onering_v1_webhook, 7);
 
 /**
  * Input of WebhookService.UpdateWebhook. Unset fields are left as they are.
@@ -306,7 +350,7 @@ export type UpdateWebhookRequest = Message<"onering.v1.UpdateWebhookRequest"> & 
  * Use `create(UpdateWebhookRequestSchema)` to create a new message.
  */
 export const UpdateWebhookRequestSchema: GenMessage<UpdateWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 7);
+  messageDesc(file_onering_v1_webhook, 8);
 
 /**
  * Output of WebhookService.UpdateWebhook.
@@ -327,7 +371,7 @@ export type UpdateWebhookResponse = Message<"onering.v1.UpdateWebhookResponse"> 
  * Use `create(UpdateWebhookResponseSchema)` to create a new message.
  */
 export const UpdateWebhookResponseSchema: GenMessage<UpdateWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 8);
+  messageDesc(file_onering_v1_webhook, 9);
 
 /**
  * Input of WebhookService.DeleteWebhook.
@@ -348,7 +392,7 @@ export type DeleteWebhookRequest = Message<"onering.v1.DeleteWebhookRequest"> & 
  * Use `create(DeleteWebhookRequestSchema)` to create a new message.
  */
 export const DeleteWebhookRequestSchema: GenMessage<DeleteWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 9);
+  messageDesc(file_onering_v1_webhook, 10);
 
 /**
  * Output of WebhookService.DeleteWebhook.
@@ -363,7 +407,7 @@ export type DeleteWebhookResponse = Message<"onering.v1.DeleteWebhookResponse"> 
  * Use `create(DeleteWebhookResponseSchema)` to create a new message.
  */
 export const DeleteWebhookResponseSchema: GenMessage<DeleteWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 10);
+  messageDesc(file_onering_v1_webhook, 11);
 
 /**
  * Input of WebhookService.RotateWebhookSecret.
@@ -391,7 +435,7 @@ export type RotateWebhookSecretRequest = Message<"onering.v1.RotateWebhookSecret
  * Use `create(RotateWebhookSecretRequestSchema)` to create a new message.
  */
 export const RotateWebhookSecretRequestSchema: GenMessage<RotateWebhookSecretRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 11);
+  messageDesc(file_onering_v1_webhook, 12);
 
 /**
  * Output of WebhookService.RotateWebhookSecret.
@@ -426,7 +470,7 @@ export type RotateWebhookSecretResponse = Message<"onering.v1.RotateWebhookSecre
  * Use `create(RotateWebhookSecretResponseSchema)` to create a new message.
  */
 export const RotateWebhookSecretResponseSchema: GenMessage<RotateWebhookSecretResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 12);
+  messageDesc(file_onering_v1_webhook, 13);
 
 /**
  * Input of WebhookService.TestWebhook.
@@ -447,7 +491,7 @@ export type TestWebhookRequest = Message<"onering.v1.TestWebhookRequest"> & {
  * Use `create(TestWebhookRequestSchema)` to create a new message.
  */
 export const TestWebhookRequestSchema: GenMessage<TestWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 13);
+  messageDesc(file_onering_v1_webhook, 14);
 
 /**
  * Output of WebhookService.TestWebhook.
@@ -468,7 +512,7 @@ export type TestWebhookResponse = Message<"onering.v1.TestWebhookResponse"> & {
  * Use `create(TestWebhookResponseSchema)` to create a new message.
  */
 export const TestWebhookResponseSchema: GenMessage<TestWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 14);
+  messageDesc(file_onering_v1_webhook, 15);
 
 /**
  * One attempt at sending a delivery.
@@ -524,7 +568,7 @@ export type DeliveryAttempt = Message<"onering.v1.DeliveryAttempt"> & {
  * Use `create(DeliveryAttemptSchema)` to create a new message.
  */
 export const DeliveryAttemptSchema: GenMessage<DeliveryAttempt> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 15);
+  messageDesc(file_onering_v1_webhook, 16);
 
 /**
  * One event bound for one subscription.
@@ -608,7 +652,7 @@ export type Delivery = Message<"onering.v1.Delivery"> & {
  * Use `create(DeliverySchema)` to create a new message.
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 16);
+  messageDesc(file_onering_v1_webhook, 17);
 
 /**
  * Input of WebhookService.ListDeliveries.
@@ -650,7 +694,7 @@ export type ListDeliveriesRequest = Message<"onering.v1.ListDeliveriesRequest"> 
  * Use `create(ListDeliveriesRequestSchema)` to create a new message.
  */
 export const ListDeliveriesRequestSchema: GenMessage<ListDeliveriesRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 17);
+  messageDesc(file_onering_v1_webhook, 18);
 
 /**
  * Output of WebhookService.ListDeliveries.
@@ -671,6 +715,13 @@ export type ListDeliveriesResponse = Message<"onering.v1.ListDeliveriesResponse"
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * The receiver's circuit breaker: while open, pending deliveries wait for it.
+   *
+   * @generated from field: onering.v1.CircuitBreaker circuit = 3;
+   */
+  circuit?: CircuitBreaker | undefined;
 };
 
 /**
@@ -678,7 +729,7 @@ export type ListDeliveriesResponse = Message<"onering.v1.ListDeliveriesResponse"
  * Use `create(ListDeliveriesResponseSchema)` to create a new message.
  */
 export const ListDeliveriesResponseSchema: GenMessage<ListDeliveriesResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 18);
+  messageDesc(file_onering_v1_webhook, 19);
 
 /**
  * An accepted event.
@@ -727,7 +778,7 @@ export type Event = Message<"onering.v1.Event"> & {
  * Use `create(EventSchema)` to create a new message.
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 19);
+  messageDesc(file_onering_v1_webhook, 20);
 
 /**
  * Input of WebhookService.PublishEvent.
@@ -762,7 +813,7 @@ export type PublishEventRequest = Message<"onering.v1.PublishEventRequest"> & {
  * Use `create(PublishEventRequestSchema)` to create a new message.
  */
 export const PublishEventRequestSchema: GenMessage<PublishEventRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 20);
+  messageDesc(file_onering_v1_webhook, 21);
 
 /**
  * Output of WebhookService.PublishEvent.
@@ -797,7 +848,7 @@ export type PublishEventResponse = Message<"onering.v1.PublishEventResponse"> & 
  * Use `create(PublishEventResponseSchema)` to create a new message.
  */
 export const PublishEventResponseSchema: GenMessage<PublishEventResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 21);
+  messageDesc(file_onering_v1_webhook, 22);
 
 /**
  * Input of WebhookService.ListDeadLetters.
@@ -846,7 +897,7 @@ export type ListDeadLettersRequest = Message<"onering.v1.ListDeadLettersRequest"
  * Use `create(ListDeadLettersRequestSchema)` to create a new message.
  */
 export const ListDeadLettersRequestSchema: GenMessage<ListDeadLettersRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 22);
+  messageDesc(file_onering_v1_webhook, 23);
 
 /**
  * Output of WebhookService.ListDeadLetters.
@@ -874,7 +925,7 @@ export type ListDeadLettersResponse = Message<"onering.v1.ListDeadLettersRespons
  * Use `create(ListDeadLettersResponseSchema)` to create a new message.
  */
 export const ListDeadLettersResponseSchema: GenMessage<ListDeadLettersResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 23);
+  messageDesc(file_onering_v1_webhook, 24);
 
 /**
  * Input of WebhookService.ReplayDelivery.
@@ -895,7 +946,7 @@ export type ReplayDeliveryRequest = Message<"onering.v1.ReplayDeliveryRequest"> 
  * Use `create(ReplayDeliveryRequestSchema)` to create a new message.
  */
 export const ReplayDeliveryRequestSchema: GenMessage<ReplayDeliveryRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 24);
+  messageDesc(file_onering_v1_webhook, 25);
 
 /**
  * Output of WebhookService.ReplayDelivery. A delivery whose webhook is disabled
@@ -932,7 +983,7 @@ export type ReplayDeliveryResponse = Message<"onering.v1.ReplayDeliveryResponse"
  * Use `create(ReplayDeliveryResponseSchema)` to create a new message.
  */
 export const ReplayDeliveryResponseSchema: GenMessage<ReplayDeliveryResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 25);
+  messageDesc(file_onering_v1_webhook, 26);
 
 /**
  * Input of WebhookService.ReplayDeadLetters.
@@ -960,7 +1011,7 @@ export type ReplayDeadLettersRequest = Message<"onering.v1.ReplayDeadLettersRequ
  * Use `create(ReplayDeadLettersRequestSchema)` to create a new message.
  */
 export const ReplayDeadLettersRequestSchema: GenMessage<ReplayDeadLettersRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 26);
+  messageDesc(file_onering_v1_webhook, 27);
 
 /**
  * Output of WebhookService.ReplayDeadLetters.
@@ -995,7 +1046,7 @@ export type ReplayDeadLettersResponse = Message<"onering.v1.ReplayDeadLettersRes
  * Use `create(ReplayDeadLettersResponseSchema)` to create a new message.
  */
 export const ReplayDeadLettersResponseSchema: GenMessage<ReplayDeadLettersResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 27);
+  messageDesc(file_onering_v1_webhook, 28);
 
 /**
  * Dead letters of one webhook that a bulk replay left listed.
@@ -1030,7 +1081,7 @@ export type ReplaySkipped = Message<"onering.v1.ReplaySkipped"> & {
  * Use `create(ReplaySkippedSchema)` to create a new message.
  */
 export const ReplaySkippedSchema: GenMessage<ReplaySkipped> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 28);
+  messageDesc(file_onering_v1_webhook, 29);
 
 /**
  * Input of WebhookService.GetDeliveryStats.
@@ -1045,7 +1096,7 @@ export type GetDeliveryStatsRequest = Message<"onering.v1.GetDeliveryStatsReques
  * Use `create(GetDeliveryStatsRequestSchema)` to create a new message.
  */
 export const GetDeliveryStatsRequestSchema: GenMessage<GetDeliveryStatsRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 29);
+  messageDesc(file_onering_v1_webhook, 30);
 
 /**
  * Output of WebhookService.GetDeliveryStats.
@@ -1094,6 +1145,13 @@ export type GetDeliveryStatsResponse = Message<"onering.v1.GetDeliveryStatsRespo
    * @generated from field: int64 replay_rejected_24h = 6;
    */
   replayRejected24h: bigint;
+
+  /**
+   * Receivers whose circuit breaker is open or half-open now.
+   *
+   * @generated from field: int64 open_circuits = 7;
+   */
+  openCircuits: bigint;
 };
 
 /**
@@ -1101,272 +1159,7 @@ export type GetDeliveryStatsResponse = Message<"onering.v1.GetDeliveryStatsRespo
  * Use `create(GetDeliveryStatsResponseSchema)` to create a new message.
  */
 export const GetDeliveryStatsResponseSchema: GenMessage<GetDeliveryStatsResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 30);
-
-/**
- * Input of WebhookService.ClaimDeliveries.
- *
- * @generated from message onering.v1.ClaimDeliveriesRequest
- */
-export type ClaimDeliveriesRequest = Message<"onering.v1.ClaimDeliveriesRequest"> & {
-  /**
-   * Delivery ids of the jobs the worker received, at most 500.
-   *
-   * @generated from field: repeated string ids = 1;
-   */
-  ids: string[];
-};
-
-/**
- * Describes the message onering.v1.ClaimDeliveriesRequest.
- * Use `create(ClaimDeliveriesRequestSchema)` to create a new message.
- */
-export const ClaimDeliveriesRequestSchema: GenMessage<ClaimDeliveriesRequest> = /*@__PURE__*/
   messageDesc(file_onering_v1_webhook, 31);
-
-/**
- * One leased delivery, as ClaimDeliveries returns it.
- *
- * @generated from message onering.v1.ClaimedDelivery
- */
-export type ClaimedDelivery = Message<"onering.v1.ClaimedDelivery"> & {
-  /**
-   * The delivery id, sent as `webhook-id`.
-   *
-   * @generated from field: string id = 1;
-   */
-  id: string;
-
-  /**
-   * What to do with the job.
-   *
-   * @generated from field: onering.v1.ClaimOutcome outcome = 2;
-   */
-  outcome: ClaimOutcome;
-
-  /**
-   * The receiving subscription.
-   *
-   * @generated from field: string webhook_id = 3;
-   */
-  webhookId: string;
-
-  /**
-   * Receiver URL.
-   *
-   * @generated from field: string url = 4;
-   */
-  url: string;
-
-  /**
-   * `whsec_…` secrets to sign with: the current one first, then the previous one during rotation.
-   *
-   * @generated from field: repeated string secrets = 5;
-   */
-  secrets: string[];
-
-  /**
-   * The exact JSON body to POST.
-   *
-   * @generated from field: string payload = 6;
-   */
-  payload: string;
-
-  /**
-   * Number of this attempt, 1 for the first.
-   *
-   * @generated from field: int32 attempt_number = 7;
-   */
-  attemptNumber: number;
-
-  /**
-   * For DEFER: how long to wait before the job comes back.
-   *
-   * @generated from field: int64 defer_ms = 8;
-   */
-  deferMs: bigint;
-};
-
-/**
- * Describes the message onering.v1.ClaimedDelivery.
- * Use `create(ClaimedDeliverySchema)` to create a new message.
- */
-export const ClaimedDeliverySchema: GenMessage<ClaimedDelivery> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 32);
-
-/**
- * Output of WebhookService.ClaimDeliveries.
- *
- * @generated from message onering.v1.ClaimDeliveriesResponse
- */
-export type ClaimDeliveriesResponse = Message<"onering.v1.ClaimDeliveriesResponse"> & {
-  /**
-   * One entry per requested id, in request order.
-   *
-   * @generated from field: repeated onering.v1.ClaimedDelivery deliveries = 1;
-   */
-  deliveries: ClaimedDelivery[];
-};
-
-/**
- * Describes the message onering.v1.ClaimDeliveriesResponse.
- * Use `create(ClaimDeliveriesResponseSchema)` to create a new message.
- */
-export const ClaimDeliveriesResponseSchema: GenMessage<ClaimDeliveriesResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 33);
-
-/**
- * The outcome of one attempt, as the worker reports it.
- *
- * @generated from message onering.v1.AttemptResult
- */
-export type AttemptResult = Message<"onering.v1.AttemptResult"> & {
-  /**
-   * The delivery id.
-   *
-   * @generated from field: string delivery_id = 1;
-   */
-  deliveryId: string;
-
-  /**
-   * The attempt, as numbered by ClaimDeliveries.
-   *
-   * @generated from field: onering.v1.DeliveryAttempt attempt = 2;
-   */
-  attempt?: DeliveryAttempt | undefined;
-
-  /**
-   * The receiver's Retry-After on a 429 or 503, in milliseconds; 0 if none.
-   *
-   * @generated from field: int64 retry_after_ms = 3;
-   */
-  retryAfterMs: bigint;
-};
-
-/**
- * Describes the message onering.v1.AttemptResult.
- * Use `create(AttemptResultSchema)` to create a new message.
- */
-export const AttemptResultSchema: GenMessage<AttemptResult> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 34);
-
-/**
- * Input of WebhookService.RecordAttempts.
- *
- * @generated from message onering.v1.RecordAttemptsRequest
- */
-export type RecordAttemptsRequest = Message<"onering.v1.RecordAttemptsRequest"> & {
-  /**
-   * The results, at most 500.
-   *
-   * @generated from field: repeated onering.v1.AttemptResult results = 1;
-   */
-  results: AttemptResult[];
-};
-
-/**
- * Describes the message onering.v1.RecordAttemptsRequest.
- * Use `create(RecordAttemptsRequestSchema)` to create a new message.
- */
-export const RecordAttemptsRequestSchema: GenMessage<RecordAttemptsRequest> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 35);
-
-/**
- * What happens next to one delivery after its attempt was recorded.
- *
- * @generated from message onering.v1.AttemptVerdict
- */
-export type AttemptVerdict = Message<"onering.v1.AttemptVerdict"> & {
-  /**
-   * The delivery id.
-   *
-   * @generated from field: string delivery_id = 1;
-   */
-  deliveryId: string;
-
-  /**
-   * True when the job should come back after `retry_delay_ms`; false to acknowledge it.
-   *
-   * @generated from field: bool retry = 2;
-   */
-  retry: boolean;
-
-  /**
-   * Delay before the next attempt (backoff with jitter, Retry-After honoured).
-   *
-   * @generated from field: int64 retry_delay_ms = 3;
-   */
-  retryDelayMs: bigint;
-};
-
-/**
- * Describes the message onering.v1.AttemptVerdict.
- * Use `create(AttemptVerdictSchema)` to create a new message.
- */
-export const AttemptVerdictSchema: GenMessage<AttemptVerdict> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 36);
-
-/**
- * Output of WebhookService.RecordAttempts.
- *
- * @generated from message onering.v1.RecordAttemptsResponse
- */
-export type RecordAttemptsResponse = Message<"onering.v1.RecordAttemptsResponse"> & {
-  /**
-   * One verdict per result, in request order.
-   *
-   * @generated from field: repeated onering.v1.AttemptVerdict verdicts = 1;
-   */
-  verdicts: AttemptVerdict[];
-};
-
-/**
- * Describes the message onering.v1.RecordAttemptsResponse.
- * Use `create(RecordAttemptsResponseSchema)` to create a new message.
- */
-export const RecordAttemptsResponseSchema: GenMessage<RecordAttemptsResponse> = /*@__PURE__*/
-  messageDesc(file_onering_v1_webhook, 37);
-
-/**
- * What the worker should do with one job.
- *
- * @generated from enum onering.v1.ClaimOutcome
- */
-export enum ClaimOutcome {
-  /**
-   * Never sent.
-   *
-   * @generated from enum value: CLAIM_OUTCOME_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * Send it now, as attempt `attempt_number`.
-   *
-   * @generated from enum value: CLAIM_OUTCOME_SEND = 1;
-   */
-  SEND = 1,
-
-  /**
-   * Nothing left to do (delivered, dead-lettered, dropped, paused, unknown): acknowledge the job.
-   *
-   * @generated from enum value: CLAIM_OUTCOME_DONE = 2;
-   */
-  DONE = 2,
-
-  /**
-   * Not due yet or being sent elsewhere: hand the job back for `defer_ms`.
-   *
-   * @generated from enum value: CLAIM_OUTCOME_DEFER = 3;
-   */
-  DEFER = 3,
-}
-
-/**
- * Describes the enum onering.v1.ClaimOutcome.
- */
-export const ClaimOutcomeSchema: GenEnum<ClaimOutcome> = /*@__PURE__*/
-  enumDesc(file_onering_v1_webhook, 0);
 
 /**
  * WebhookService owns subscriptions, events, deliveries and their attempts.
@@ -1505,29 +1298,6 @@ export const WebhookService: GenService<{
     methodKind: "unary";
     input: typeof GetDeliveryStatsRequestSchema;
     output: typeof GetDeliveryStatsResponseSchema;
-  },
-  /**
-   * Delivery worker only: leases a batch of deliveries for sending and returns
-   * what each needs (URL, signing secrets, payload). The worker never opens the
-   * database, so this is its one read path; one transaction per batch.
-   *
-   * @generated from rpc onering.v1.WebhookService.ClaimDeliveries
-   */
-  claimDeliveries: {
-    methodKind: "unary";
-    input: typeof ClaimDeliveriesRequestSchema;
-    output: typeof ClaimDeliveriesResponseSchema;
-  },
-  /**
-   * Delivery worker only: records a batch of attempt results in one transaction
-   * and says, per delivery, whether to retry and when.
-   *
-   * @generated from rpc onering.v1.WebhookService.RecordAttempts
-   */
-  recordAttempts: {
-    methodKind: "unary";
-    input: typeof RecordAttemptsRequestSchema;
-    output: typeof RecordAttemptsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_onering_v1_webhook, 0);

@@ -1,0 +1,2 @@
+ALTER TABLE "webhooks"."subscriptions" ADD COLUMN "consecutive_failures" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "webhooks"."subscriptions" ADD COLUMN "circuit_open_until" timestamp with time zone;
