@@ -75,7 +75,7 @@ export async function ensureWorkerConsumer(jsm: JetStreamManager, config: Pick<M
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(ackWaitMs(config)),
-    max_ack_pending: 2000,
+    max_ack_pending: config.webhooks.workerMaxInFlight,
     max_deliver: -1,
   };
   await addOrUpdate(

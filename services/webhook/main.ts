@@ -1,13 +1,11 @@
-// WebhookService process, or with `--role worker` the delivery worker. The
-// worker never opens the database (embedded PGlite belongs to one process):
-// it works through WebhookService's internal RPCs.
+// WebhookService process, or with `--role worker` the delivery worker, which
+// works straight on the same schema (no RPC per attempt).
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { parseArgs } from "node:util";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
-import { loadConfig, requireDatabaseUrl } from "../shared/config.js";
+import { loadConfig, requireDatabaseUrl, type MeshConfig } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { requireToken } from "../shared/internalAuth.js";
-import { createInternalClient } from "../shared/internalClient.js";
 import type { Logger } from "../shared/logger.js";
 import { ProcessMetrics } from "../shared/metrics.js";
 import { connectNats } from "../shared/nats.js";
@@ -27,18 +25,23 @@ import { SubscriptionStore } from "./subscriptionStore.js";
 import { webhookHandlers } from "./webhookHandlers.js";
 import { DeliveryWorker, workerConsumer } from "./worker/deliveryWorker.js";
 import { WorkerMetrics } from "./worker/workerMetrics.js";
+import { workerStore } from "./worker/workerStore.js";
 
 const { values: args } = parseArgs({ options: { role: { type: "string", default: "api" } } });
 
-async function startApi(logger: Logger) {
-  const config = loadConfig("webhook");
-  const storage = await openStorage({
+function openWebhookStorage(config: MeshConfig, logger: Logger) {
+  return openStorage({
     schemaName: "webhooks",
     schema,
     migrationsFolder: new URL("./migrations", import.meta.url).pathname,
     databaseUrl: requireDatabaseUrl(config),
     logger,
   });
+}
+
+async function startApi(logger: Logger) {
+  const config = loadConfig("webhook");
+  const storage = await openWebhookStorage(config, logger);
   const nc = await connectNats(config.natsUrl, "webhook", logger);
   const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.flags, logger);
   await ensureDeliveryStream(await jetstreamManager(nc), config);
@@ -78,6 +81,7 @@ async function startApi(logger: Logger) {
 
 async function startWorker(logger: Logger) {
   const config = loadConfig("webhook", process.env, "worker");
+  const storage = await openWebhookStorage(config, logger);
   const nc = await connectNats(config.natsUrl, "webhook-worker", logger);
   const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.flags, logger);
   const jsm = await jetstreamManager(nc);
@@ -85,14 +89,10 @@ async function startWorker(logger: Logger) {
   await ensureWorkerConsumer(jsm, config);
   const js = jetstream(nc);
   const metrics = new ProcessMetrics("webhook-worker");
-  const worker = new DeliveryWorker({
-    js,
-    client: createInternalClient(WebhookService, { baseUrl: config.serviceUrls.webhook, internalToken: config.internalToken }),
-    config,
-    flags,
-    logger,
-    metrics: new WorkerMetrics(metrics.registry),
-  });
+  await ensureUsageStream(nc, config.natsPrefix);
+  const usage = new UsagePublishers(nc, config.natsPrefix, metrics.registry, logger);
+  const relay = new OutboxRelay(js, new DeliveryStore(storage.db), config, logger);
+  const worker = new DeliveryWorker({ store: workerStore(storage.db, config), relay, config, flags, logger, metrics: new WorkerMetrics(metrics.registry, usage.webhooks) });
   worker.start(await workerConsumer(js, config));
   return serve({
     processName: "webhook-worker",
@@ -100,10 +100,13 @@ async function startWorker(logger: Logger) {
     logger,
     metrics,
     implementations: [],
-    readiness: () => worker.ready,
+    readiness: async () => worker.ready && (await storage.ping()),
     onShutdown: async () => {
       await worker.stop();
+      await relay.stop();
+      await usage.close();
       await nc.drain();
+      await storage.close();
     },
   });
 }

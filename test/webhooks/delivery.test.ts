@@ -24,6 +24,8 @@ beforeAll(async () => {
       ONERING_WEBHOOKS_MAX_ATTEMPTS: "3",
       ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "1",
       ONERING_WEBHOOKS_DELIVERY_LOOP_SECONDS: "0.5",
+      // Retries and dead letters here, not the circuit breaker (isolation.test.ts), which would pause the failing receivers.
+      ONERING_WEBHOOKS_CIRCUIT_FAILURES: "1000",
     },
   });
   client = webhookClient(mesh);

@@ -1,20 +1,22 @@
-// The delivery worker against a fake consumer and a fake WebhookService (a
-// unit test: the real path is covered end to end elsewhere), with a real local
-// receiver. What is checked here is the JetStream bookkeeping around one
-// attempt: which messages get their ack-wait renewed, and that each is acked.
-import { create } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
+// The delivery worker against a fake consumer and a fake store (a unit test:
+// the real path is covered end to end elsewhere), with a real local receiver.
+// What is checked here is the JetStream bookkeeping around one attempt: which
+// messages get their ack-wait renewed, that each is acked once settled, and
+// that an endpoint's overflow is parked rather than handed back to the stream.
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { AttemptVerdictSchema, ClaimedDeliverySchema, ClaimOutcome, type WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig } from "../../services/shared/config.js";
 import { createLogger } from "../../services/shared/logger.js";
 import type { RuntimeFlags } from "../../services/shared/runtimeFlags.js";
 import { encodeJob } from "../../services/webhook/deliveryJobs.js";
 import { newSigningSecret } from "../../services/webhook/signature.js";
 import { DeliveryWorker } from "../../services/webhook/worker/deliveryWorker.js";
+import type { Parking } from "../../services/webhook/worker/claimStore.js";
+import type { OutboxRelay } from "../../services/webhook/outboxRelay.js";
+import type { UsagePublishers } from "../../services/shared/usageStream.js";
 import { WorkerMetrics } from "../../services/webhook/worker/workerMetrics.js";
+import type { WorkerStore } from "../../services/webhook/worker/workerStore.js";
 import { eventually, startReceiver, type Receiver } from "./receiver.js";
 
 interface FakeMessage extends JsMsg {
@@ -58,28 +60,26 @@ beforeAll(async () => {
 });
 afterAll(() => receiver.close());
 
-/** Runs the worker over `messages`, each claim answered after `claimDelayMs`, until every one is settled. */
-async function deliver(messages: FakeMessage[], claimDelayMs: number): Promise<void> {
-  const client = {
-    claimDeliveries: async ({ ids }: { ids: string[] }) => {
+const noOutcome = { newDeliveries: [], disabled: [], circuitsOpened: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 }, settled: [] };
+
+/** Runs the worker over `messages`, each claim answered after `claimDelayMs`, until every one is settled; returns what was parked. */
+async function deliver(messages: FakeMessage[], claimDelayMs: number, env: Record<string, string> = {}): Promise<Parking[]> {
+  const parked: Parking[] = [];
+  const store: WorkerStore = {
+    claim: async (ids) => {
       await new Promise((r) => setTimeout(r, claimDelayMs));
-      return {
-        deliveries: ids.map((id) =>
-          create(ClaimedDeliverySchema, { id, outcome: ClaimOutcome.SEND, webhookId: "wh_1", url: `${receiver.url}/hook`, secrets: [newSigningSecret()], payload: "{}", attemptNumber: 1 }),
-        ),
-      };
+      return ids.map((id) => ({ send: { id, webhookId: "wh_1", url: `${receiver.url}/hook`, secrets: [newSigningSecret()], payload: "{}", attemptNumber: 1 } }));
     },
-    recordAttempts: async ({ results }: { results: { deliveryId: string }[] }) => ({
-      verdicts: results.map((r) => create(AttemptVerdictSchema, { deliveryId: r.deliveryId, retry: false })),
-    }),
-  } as unknown as Client<typeof WebhookService>;
+    record: async () => noOutcome,
+    park: async (parkings) => void parked.push(...parkings),
+  };
   const worker = new DeliveryWorker({
-    js: undefined as never,
-    client,
-    config: loadConfig("webhook", { ONERING_ADMIN_KEY: "admin-key-for-the-test", ONERING_INTERNAL_TOKEN: "internal-token-for-the-test", ONERING_WEBHOOKS_ALLOW_PRIVATE_URLS: "1" }, "worker"),
+    store,
+    relay: { kick: () => undefined } as unknown as OutboxRelay,
+    config: loadConfig("webhook", { ONERING_ADMIN_KEY: "admin-key-for-the-test", ONERING_INTERNAL_TOKEN: "internal-token-for-the-test", ONERING_WEBHOOKS_ALLOW_PRIVATE_URLS: "1", ...env }, "worker"),
     flags: { enabled: () => true, onChange: () => () => undefined } as unknown as RuntimeFlags,
     logger: createLogger("test", "silent"),
-    metrics: new WorkerMetrics(new Registry()),
+    metrics: new WorkerMetrics(new Registry(), { record: () => undefined } as unknown as UsagePublishers["webhooks"]),
   });
   worker.start(consumerOf(messages));
   try {
@@ -87,6 +87,7 @@ async function deliver(messages: FakeMessage[], claimDelayMs: number): Promise<v
   } finally {
     await worker.stop();
   }
+  return parked;
 }
 
 it("sends a job that arrived just now without renewing its ack-wait, and acks it once recorded", async () => {
@@ -101,4 +102,14 @@ it("renews the ack-wait of a job that waited over a second for its claim before 
   await deliver(messages, 1200);
   expect(received()).toContain("dlv_waited");
   expect(messages[0]!.calls).toEqual(["working", "ack"]);
+});
+
+it("parks the jobs an endpoint has no room for and acknowledges them, so none holds an ack-pending slot", async () => {
+  // One slot, four claimed ahead, eight waiting: of twenty jobs pulled at once, eight find no room.
+  const messages = Array.from({ length: 20 }, (_, i) => message(10 + i, `dlv_over${i}`));
+  const parked = await deliver(messages, 0, { ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY: "1" });
+  expect(parked.map((p) => p.id).sort()).toEqual(messages.slice(12).map((m) => JSON.parse(m.string()).d).sort());
+  for (const p of parked) expect(p.until!.getTime()).toBeGreaterThan(Date.now() - 5000);
+  for (const m of messages) expect(m.calls.filter((c) => c === "nak")).toEqual([]);
+  expect(received()).toEqual(expect.arrayContaining(messages.slice(0, 12).map((m) => JSON.parse(m.string()).d)));
 });

@@ -1,16 +1,26 @@
-// The worker's write path: a batch of attempt results in one transaction
-// (group commit). Decides each delivery's fate: delivered, retry after the
-// backoff, or dead letter; and disables endpoints that answer 410 Gone or
+// The worker's write path, straight on the webhooks schema: a batch of attempt
+// results in one transaction (group commit). Decides each delivery's fate:
+// delivered, dead letter, or a retry whose due time goes to Postgres (the
+// scheduler publishes it when due; the job itself is acknowledged). Keeps each
+// endpoint's circuit breaker, and disables endpoints that answer 410 Gone or
 // have failed with no success for the auto-disable period.
-import { create, type JsonObject } from "@bufbuild/protobuf";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { eq, inArray, sql } from "drizzle-orm";
-import { AttemptVerdictSchema, type AttemptResult, type AttemptVerdict } from "../../gen/onering/v1/webhook_pb.js";
-import type { MeshConfig } from "../shared/config.js";
-import { insertEvent, type NewDelivery } from "./eventStore.js";
-import { retryDelayMs } from "./retryPolicy.js";
-import { attempts, deliveries, subscriptions } from "./schema.js";
-import type { DeliveryRow, SubscriptionRow, WebhookDb } from "./webhookDb.js";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { DeliveryAttempt } from "../../../gen/onering/v1/webhook_pb.js";
+import type { MeshConfig } from "../../shared/config.js";
+import { insertEvent, type NewDelivery } from "../eventStore.js";
+import { retryDelayMs } from "../retryPolicy.js";
+import { attempts, deliveries, subscriptions } from "../schema.js";
+import type { DeliveryRow, SubscriptionRow, WebhookDb } from "../webhookDb.js";
+
+/** One attempt as the worker made it. */
+export interface AttemptResult {
+  deliveryId: string;
+  attempt: DeliveryAttempt;
+  /** The receiver's Retry-After on a 429 or 503, in milliseconds; 0 if none. */
+  retryAfterMs: number;
+}
 
 export const maxResponseBodyChars = 4096;
 
@@ -25,10 +35,11 @@ export interface SettledAttempt {
 }
 
 export interface RecordOutcome {
-  verdicts: AttemptVerdict[];
   /** Deliveries created by `endpoint.disabled` events, for the outbox relay. */
   newDeliveries: NewDelivery[];
   disabled: { webhookId: string; reason: string }[];
+  /** Endpoints whose circuit opened (or opened again after a failed probe) in this batch. */
+  circuitsOpened: string[];
   outcomes: { delivered: number; retried: number; deadLettered: number };
   settled: SettledAttempt[];
 }
@@ -46,8 +57,9 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
     const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds)).orderBy(subscriptions.id).for("update");
     const subById = new Map(subs.map((s) => [s.id, s]));
     const subsBefore = new Map(subs.map((s) => [s.id, endpointHealth(s)]));
+    const circuitWasOpen = new Set(subs.filter((s) => s.circuitOpenUntil).map((s) => s.id));
     const now = new Date();
-    const outcome: RecordOutcome = { verdicts: [], newDeliveries: [], disabled: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 }, settled: [] };
+    const outcome: RecordOutcome = { newDeliveries: [], disabled: [], circuitsOpened: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 }, settled: [] };
     const settle = (kind: SettledAttempt["outcome"], d: DeliveryRow) =>
       outcome.settled.push({ outcome: kind, deliveryId: d.id, attempts: d.attemptCount, latencyMs: now.getTime() - d.createdAt.getTime() });
     const attemptRows: (typeof attempts.$inferInsert)[] = [];
@@ -61,12 +73,8 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
     for (const result of results) {
       const delivery = byId.get(result.deliveryId);
       const attempt = result.attempt;
-      const ack = create(AttemptVerdictSchema, { deliveryId: result.deliveryId, retry: false });
       // A stale or duplicate report (the delivery moved on) changes nothing.
-      if (!delivery || !attempt || attempt.number !== delivery.attemptCount + 1 || !["pending", "retrying"].includes(delivery.status)) {
-        outcome.verdicts.push(ack);
-        continue;
-      }
+      if (!delivery || attempt.number !== delivery.attemptCount + 1 || !["pending", "retrying"].includes(delivery.status)) continue;
       const attemptTime = attempt.attemptTime ? timestampDate(attempt.attemptTime) : now;
       attemptRows.push({
         deliveryId: delivery.id,
@@ -82,14 +90,18 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
       const sub = subById.get(delivery.subscriptionId);
       if (isSuccess(attempt.statusCode)) {
         Object.assign(delivery, { status: "delivered", deliveredAt: now, nextAttemptAt: null });
-        if (sub) sub.failingSince = null;
+        if (sub) Object.assign(sub, { failingSince: null, consecutiveFailures: 0, circuitOpenUntil: null });
         outcome.outcomes.delivered++;
         settle("delivered", delivery);
-        outcome.verdicts.push(ack);
         continue;
       }
       if (sub) {
         sub.failingSince ??= attemptTime;
+        // At the threshold the circuit opens, and every failure past it (a failed probe) opens it again.
+        if (++sub.consecutiveFailures >= config.circuitFailures) {
+          sub.circuitOpenUntil = new Date(now.getTime() + config.circuitCooldownSeconds * 1000);
+          if (!outcome.circuitsOpened.includes(sub.id)) outcome.circuitsOpened.push(sub.id);
+        }
         if (attempt.statusCode === 410) disable(sub, "the receiver answered 410 Gone");
         else if (now.getTime() - sub.failingSince.getTime() >= config.autoDisableSeconds * 1000) {
           disable(sub, `failing with no success since ${sub.failingSince.toISOString()}`);
@@ -101,13 +113,12 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
         Object.assign(delivery, { status: "dead_letter", deadLetteredAt: now, nextAttemptAt: null });
         outcome.outcomes.deadLettered++;
         settle("dead_letter", delivery);
-        outcome.verdicts.push(ack);
         continue;
       }
-      const delay = retryDelayMs({ attemptsMade: made, backoffSeconds: config.backoffSeconds, retryAfterMs: Number(result.retryAfterMs) });
-      Object.assign(delivery, { status: "retrying", nextAttemptAt: new Date(now.getTime() + delay) });
+      const delay = retryDelayMs({ attemptsMade: made, backoffSeconds: config.backoffSeconds, retryAfterMs: result.retryAfterMs });
+      // Back to the outbox under a new generation: the scheduler publishes it when due.
+      Object.assign(delivery, { status: "retrying", nextAttemptAt: new Date(now.getTime() + delay), enqueuedAt: null, generation: delivery.generation + 1 });
       outcome.outcomes.retried++;
-      outcome.verdicts.push(create(AttemptVerdictSchema, { deliveryId: delivery.id, retry: true, retryDelayMs: BigInt(delay) }));
     }
 
     if (attemptRows.length > 0) await tx.insert(attempts).values(attemptRows);
@@ -116,8 +127,26 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
     for (const s of subs.filter((sub) => endpointHealth(sub) !== subsBefore.get(sub.id))) {
       await tx
         .update(subscriptions)
-        .set({ enabled: s.enabled, disabledReason: s.disabledReason, failingSince: s.failingSince, updatedAt: s.enabled ? s.updatedAt : now })
+        .set({
+          enabled: s.enabled,
+          disabledReason: s.disabledReason,
+          failingSince: s.failingSince,
+          consecutiveFailures: s.consecutiveFailures,
+          circuitOpenUntil: s.circuitOpenUntil,
+          updatedAt: s.enabled ? s.updatedAt : now,
+        })
         .where(eq(subscriptions.id, s.id));
+    }
+    // A probe that got through closes the circuit: the endpoint's waiting deliveries are due now rather than after their parking.
+    // Rows another transaction holds are skipped, not waited for: this one already locks subscriptions, which come second.
+    const closed = subs.filter((sub) => circuitWasOpen.has(sub.id) && !sub.circuitOpenUntil).map((sub) => sub.id);
+    if (closed.length > 0) {
+      const waiting = tx
+        .select({ id: deliveries.id })
+        .from(deliveries)
+        .where(and(inArray(deliveries.subscriptionId, closed), isNull(deliveries.enqueuedAt), inArray(deliveries.status, ["pending", "retrying"])))
+        .for("update", { skipLocked: true });
+      await tx.update(deliveries).set({ nextAttemptAt: now }).where(inArray(deliveries.id, waiting));
     }
     for (const { webhookId, reason } of outcome.disabled) {
       const sub = subById.get(webhookId)!;
@@ -132,18 +161,20 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 /** The subscription fields an attempt can change. */
-const endpointHealth = (s: SubscriptionRow) => `${s.enabled}|${s.disabledReason}|${iso(s.failingSince)}`;
+const endpointHealth = (s: SubscriptionRow) => `${s.enabled}|${s.disabledReason}|${iso(s.failingSince)}|${s.consecutiveFailures}|${iso(s.circuitOpenUntil)}`;
 
 /** Writes the batch's new delivery states in one statement rather than one round trip per delivery. */
 async function updateDeliveries(tx: WebhookDb, rows: DeliveryRow[]): Promise<void> {
   await tx.execute(sql`
     update ${deliveries} as d set
       status = u.status, attempt_count = u.attempt_count, next_attempt_at = u.next_attempt_at,
-      delivered_at = u.delivered_at, dead_lettered_at = u.dead_lettered_at, leased_until = u.leased_until
+      delivered_at = u.delivered_at, dead_lettered_at = u.dead_lettered_at, leased_until = u.leased_until,
+      enqueued_at = u.enqueued_at, generation = u.generation
     from unnest(
       ${sql.param(rows.map((r) => r.id))}::text[], ${sql.param(rows.map((r) => r.status))}::text[], ${sql.param(rows.map((r) => r.attemptCount))}::int[],
       ${sql.param(rows.map((r) => iso(r.nextAttemptAt)))}::timestamptz[], ${sql.param(rows.map((r) => iso(r.deliveredAt)))}::timestamptz[],
-      ${sql.param(rows.map((r) => iso(r.deadLetteredAt)))}::timestamptz[], ${sql.param(rows.map((r) => iso(r.leasedUntil)))}::timestamptz[]
-    ) as u(id, status, attempt_count, next_attempt_at, delivered_at, dead_lettered_at, leased_until)
+      ${sql.param(rows.map((r) => iso(r.deadLetteredAt)))}::timestamptz[], ${sql.param(rows.map((r) => iso(r.leasedUntil)))}::timestamptz[],
+      ${sql.param(rows.map((r) => iso(r.enqueuedAt)))}::timestamptz[], ${sql.param(rows.map((r) => r.generation))}::int[]
+    ) as u(id, status, attempt_count, next_attempt_at, delivered_at, dead_lettered_at, leased_until, enqueued_at, generation)
     where d.id = u.id`);
 }

@@ -1,33 +1,41 @@
-// The delivery worker: pulls jobs from the durable consumer, leases them in
-// batches through ClaimDeliveries, sends each, and reports results in batches
-// through RecordAttempts, which says whether to retry (nak with delay) or not
-// (ack). It never opens the database. While `webhooks_delivery_enabled` is off
-// it pulls nothing, so jobs wait in the stream and deliveries stay pending.
-import type { Client } from "@connectrpc/connect";
+// The delivery worker: pulls due jobs from the durable consumer, leases them in
+// batches, sends each, and records results in batches, straight on the
+// webhooks schema (no RPC per attempt). Every job is acknowledged once its
+// delivery is settled for now: a retry's due time, like any other wait, lives
+// in Postgres, and the scheduler publishes it again when due. So no job holds
+// an ack-pending slot while it waits, and one endpoint's backlog cannot starve
+// another's. While `webhooks_delivery_enabled` is off it pulls nothing.
 import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { ClaimOutcome, WebhookService, type AttemptResult, type AttemptVerdict, type ClaimedDelivery } from "../../../gen/onering/v1/webhook_pb.js";
 import type { MeshConfig } from "../../shared/config.js";
 import type { Logger } from "../../shared/logger.js";
 import type { RuntimeFlags } from "../../shared/runtimeFlags.js";
 import { Batcher } from "../batcher.js";
 import { ackWaitMs, decodeJob, deliveryStreamName, workerConsumerName, type DeliveryJob } from "../deliveryJobs.js";
+import type { OutboxRelay } from "../outboxRelay.js";
+import type { AttemptResult } from "./attemptStore.js";
+import type { Claim, ClaimedDelivery, Parking } from "./claimStore.js";
 import { EndpointSlots } from "./endpointSlots.js";
 import { createDeliveryAgent, sendAttempt, type SendOptions } from "./sendAttempt.js";
 import type { WorkerMetrics } from "./workerMetrics.js";
+import type { WorkerStore } from "./workerStore.js";
 
 const fetchExpiresMs = 1000;
-// Jobs that may wait in a worker per endpoint slot; beyond that a job comes
-// back from the stream after the delay, so one busy endpoint cannot hold every
-// unacknowledged job while other endpoints' jobs wait behind them. A pull asks
-// for half a queue, so it fits into any queue that is at most half full.
+// Jobs that may wait in a worker per endpoint slot. A job beyond that goes back
+// to Postgres for a moment (parked) instead of into the stream with a delay,
+// where it would hold one of the consumer's ack-pending slots that every
+// endpoint shares. A pull asks for half a queue.
 const waitingPerSlot = 8;
 // Jobs claimed ahead per endpoint slot, so claims go in batches larger than the
 // cap while earlier jobs are being sent. A claimed job waits for a send slot at
-// most until its lease could run out during the attempt; then it goes back.
+// most until its lease could run out during the attempt; then it is parked.
 const claimAheadPerSlot = 4;
 const leaseMarginMs = 1000;
-const endpointBusyDelayMs = 250;
-// When the WebhookService cannot be reached, the job comes back after this.
+// How long a crowded endpoint's queue may drain before more is pulled anyway:
+// a fast endpoint refills without parking, a stuck one holds up nobody for long.
+const crowdedWaitMs = 50;
+// A job of an endpoint at its cap comes back from the outbox after this.
+const busyParkMs = 1000;
+// When Postgres cannot be reached, the job comes back from the stream after this.
 const serviceDownDelayMs = 1000;
 // A job that waited longer than this since its ack-wait started has it renewed before its attempt.
 const ackWaitRenewAfterMs = 1000;
@@ -49,8 +57,9 @@ function renewAckWait(queued: QueuedJob): void {
 }
 
 export interface DeliveryWorkerDeps {
-  js: JetStreamClient;
-  client: Client<typeof WebhookService>;
+  store: WorkerStore;
+  /** Relays the deliveries of `endpoint.disabled` events that recording creates. */
+  relay: OutboxRelay;
   config: MeshConfig;
   flags: RuntimeFlags;
   logger: Logger;
@@ -64,8 +73,9 @@ export class DeliveryWorker {
   private readonly latestSendMs: number;
   private readonly sendOptions: SendOptions;
   private readonly agent;
-  private readonly claims: Batcher<string, ClaimedDelivery>;
-  private readonly records: Batcher<AttemptResult, AttemptVerdict>;
+  private readonly claims: Batcher<string, Claim>;
+  private readonly records: Batcher<AttemptResult, undefined>;
+  private readonly parkings: Batcher<Parking, undefined>;
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -81,8 +91,19 @@ export class DeliveryWorker {
     this.fetchBatch = Math.max(1, (w.endpointConcurrency * waitingPerSlot) / 2);
     this.sendOptions = { timeoutMs: w.attemptTimeoutSeconds * 1000, allowPrivateUrls: w.allowPrivateUrls, perEndpointConnections: w.endpointConcurrency };
     this.agent = createDeliveryAgent(this.sendOptions);
-    this.claims = new Batcher(async (ids) => (await deps.client.claimDeliveries({ ids })).deliveries, 500, claimsInFlight);
-    this.records = new Batcher(async (results) => (await deps.client.recordAttempts({ results })).verdicts, 500, recordsInFlight);
+    this.claims = new Batcher((ids) => deps.store.claim(ids), 500, claimsInFlight);
+    this.records = new Batcher(async (results) => {
+      const outcome = await deps.store.record(results);
+      deps.metrics.recorded(outcome);
+      for (const d of outcome.disabled) deps.logger.warn({ webhook: d.webhookId, reason: d.reason }, "endpoint disabled");
+      for (const id of outcome.circuitsOpened) deps.logger.warn({ webhook: id, cooldown_seconds: w.circuitCooldownSeconds }, "endpoint circuit opened");
+      deps.relay.kick(outcome.newDeliveries);
+      return results.map(() => undefined);
+    }, 500, recordsInFlight);
+    this.parkings = new Batcher(async (parkings) => {
+      await deps.store.park(parkings);
+      return parkings.map(() => undefined);
+    }, 1000, 2);
     deps.flags.onChange((flag) => {
       if (flag.name === "webhooks_delivery_enabled" && flag.enabled) this.wake?.();
     });
@@ -111,11 +132,16 @@ export class DeliveryWorker {
         });
         continue;
       }
-      // While an endpoint's queue is crowded, pulling more would mostly turn its jobs away; others wait at most the busy delay.
-      if (this.slots.crowded) await Promise.race([this.slots.room(), new Promise((r) => setTimeout(r, endpointBusyDelayMs))]);
+      if (this.slots.crowded) await Promise.race([this.slots.room(), new Promise((r) => setTimeout(r, crowdedWaitMs))]);
       try {
         const messages = await consumer.fetch({ max_messages: this.fetchBatch, expires: fetchExpiresMs });
-        for await (const msg of messages) this.accept(msg);
+        const parked: Promise<void>[] = [];
+        for await (const msg of messages) {
+          const parking = this.accept(msg);
+          if (parking) parked.push(parking);
+        }
+        // Parking is the pull's back-pressure: what it pulled is settled before it pulls more.
+        await Promise.all(parked);
       } catch (err) {
         this.deps.logger.warn({ err: (err as Error).message }, "fetching delivery jobs failed; retrying");
         await new Promise((r) => setTimeout(r, serviceDownDelayMs));
@@ -123,7 +149,8 @@ export class DeliveryWorker {
     }
   }
 
-  private accept(msg: JsMsg): void {
+  /** Admits a job for its endpoint, or parks it (the returned promise) when the endpoint is at its cap. */
+  private accept(msg: JsMsg): Promise<void> | undefined {
     const job = decodeJob(msg.string());
     if (!job) {
       this.deps.logger.error({ seq: msg.seq }, "malformed delivery job dropped");
@@ -134,7 +161,19 @@ export class DeliveryWorker {
       msg.nak();
       return;
     }
-    if (!this.slots.offer(job.webhookId, { msg, job, ackWaitFrom: Date.now() })) msg.nak(endpointBusyDelayMs);
+    if (this.slots.offer(job.webhookId, { msg, job, ackWaitFrom: Date.now() })) return;
+    this.deps.metrics.parkedJobs(1);
+    return this.settleByParking(msg, { id: job.deliveryId, until: new Date(Date.now() + busyParkMs) });
+  }
+
+  private settleByParking(msg: JsMsg, parking: Parking): Promise<void> {
+    return this.parkings.add(parking).then(
+      () => msg.ack(),
+      (err: unknown) => {
+        this.deps.logger.warn({ err: (err as Error).message }, "parking a delivery failed");
+        msg.nak(serviceDownDelayMs);
+      },
+    );
   }
 
   /** The job is admitted for its endpoint (at once, or after waiting in its endpoint's queue). */
@@ -165,29 +204,33 @@ export class DeliveryWorker {
   private async claimAndSend(queued: QueuedJob): Promise<AttemptResult | undefined> {
     const { msg, job } = queued;
     const claimStarted = Date.now();
-    let claimed: ClaimedDelivery;
+    let claim: Claim;
     try {
-      claimed = await this.claims.add(job.deliveryId);
+      claim = await this.claims.add(job.deliveryId);
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, "claiming deliveries failed");
       msg.nak(serviceDownDelayMs);
       return;
     }
-    if (claimed.outcome === ClaimOutcome.DEFER) return void msg.nak(Number(claimed.deferMs));
-    if (claimed.outcome !== ClaimOutcome.SEND) return void msg.ack();
+    if (!claim) return void msg.ack();
+    if ("deferMs" in claim) return void msg.nak(claim.deferMs);
+    const delivery: ClaimedDelivery = claim.send;
 
     await new Promise<void>((go) => this.senders.offer(job.webhookId, go));
     try {
       // Sent and recorded only within the claim's lease, so no other worker can be sending it too.
-      if (Date.now() - claimStarted > this.latestSendMs) return void msg.nak();
+      if (Date.now() - claimStarted > this.latestSendMs) {
+        this.deps.metrics.parkedJobs(1);
+        return void (await this.settleByParking(msg, { id: delivery.id, until: null, release: true }));
+      }
       // The attempt and its record get nearly the whole ack-wait, however long
       // the job waited. Renewing only a job that waited saves a NATS write per
       // delivery: at full speed a quarter of the worker's CPU, half of NATS's.
       if (Date.now() - queued.ackWaitFrom > ackWaitRenewAfterMs) renewAckWait(queued);
-      const result = await sendAttempt(this.agent, claimed, this.sendOptions);
-      const attempt = result.attempt!;
+      const result = await sendAttempt(this.agent, delivery, this.sendOptions);
+      const attempt = result.attempt;
       this.deps.metrics.observe(attempt.statusCode, attempt.error, Number(attempt.durationMs) / 1000);
-      if (attempt.error) this.deps.logger.info({ delivery: claimed.id, attempt: attempt.number, error: attempt.error }, "delivery attempt failed");
+      if (attempt.error) this.deps.logger.info({ delivery: delivery.id, attempt: attempt.number, error: attempt.error }, "delivery attempt failed");
       return result;
     } finally {
       this.senders.release(job.webhookId);
@@ -197,11 +240,11 @@ export class DeliveryWorker {
   private async record(msg: JsMsg, result: AttemptResult): Promise<void> {
     for (let tries = 1; ; tries++) {
       try {
-        const verdict = await this.records.add(result);
-        return verdict.retry ? msg.nak(Number(verdict.retryDelayMs)) : msg.ack();
+        await this.records.add(result);
+        return msg.ack();
       } catch (err) {
         if (tries >= recordTries) {
-          // The lease expires and the job comes back; at-least-once, never lost.
+          // The job comes back and, once the lease is over, is sent again: at least once, never lost.
           this.deps.logger.warn({ delivery: result.deliveryId, err: (err as Error).message }, "recording attempt failed");
           return msg.nak(serviceDownDelayMs);
         }

@@ -5,10 +5,12 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Agent, request } from "undici";
-import { AttemptResultSchema, DeliveryAttemptSchema, type AttemptResult, type ClaimedDelivery } from "../../../gen/onering/v1/webhook_pb.js";
+import { DeliveryAttemptSchema } from "../../../gen/onering/v1/webhook_pb.js";
 import { parseRetryAfter } from "../retryPolicy.js";
 import { signatureHeader } from "../signature.js";
 import { guardedLookup, refuseUrl } from "../urlGuard.js";
+import type { AttemptResult } from "./attemptStore.js";
+import type { ClaimedDelivery } from "./claimStore.js";
 
 export const userAgent = "OneRing-Webhooks/1.0 (+https://onering.dev/webhooks)";
 const maxBodyBytes = 4096;
@@ -43,19 +45,18 @@ async function readSome(body: AsyncIterable<Buffer> & { destroy(): void }): Prom
 export async function sendAttempt(agent: Agent, job: ClaimedDelivery, options: SendOptions): Promise<AttemptResult> {
   const started = new Date();
   const t0 = performance.now();
-  const finish = (fields: { statusCode?: number; error?: string; responseBody?: string; retryAfterMs?: number }) =>
-    create(AttemptResultSchema, {
-      deliveryId: job.id,
-      retryAfterMs: BigInt(fields.retryAfterMs ?? 0),
-      attempt: create(DeliveryAttemptSchema, {
-        number: job.attemptNumber,
-        statusCode: fields.statusCode ?? 0,
-        error: fields.error ?? "",
-        responseBody: fields.responseBody ?? "",
-        durationMs: BigInt(Math.round(performance.now() - t0)),
-        attemptTime: timestampFromDate(started),
-      }),
-    });
+  const finish = (fields: { statusCode?: number; error?: string; responseBody?: string; retryAfterMs?: number }): AttemptResult => ({
+    deliveryId: job.id,
+    retryAfterMs: fields.retryAfterMs ?? 0,
+    attempt: create(DeliveryAttemptSchema, {
+      number: job.attemptNumber,
+      statusCode: fields.statusCode ?? 0,
+      error: fields.error ?? "",
+      responseBody: fields.responseBody ?? "",
+      durationMs: BigInt(Math.round(performance.now() - t0)),
+      attemptTime: timestampFromDate(started),
+    }),
+  });
 
   let url: URL;
   try {
