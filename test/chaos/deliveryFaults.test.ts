@@ -1,9 +1,11 @@
 // Faults on the delivery path, driven through the gateway's REST API: the
-// worker killed with SIGKILL in the middle of 2,000 deliveries, and a receiver
-// that is down for longer than the first backoff.
+// worker killed with SIGKILL in the middle of 2,000 deliveries, a receiver
+// that is down for longer than the first backoff, and the scheduler (the
+// WebhookService, which publishes due retries) killed while retries are due.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startMesh, type Mesh } from "../harness/mesh.js";
 import { eventually } from "../webhooks/receiver.js";
+import { consumerInfo } from "../webhooks/webhookClient.js";
 import { startDedupingReceiver, type DedupingReceiver } from "./dedupingReceiver.js";
 import { createKey, createWebhook, pool, publishEvent, rest } from "./rest.js";
 
@@ -23,6 +25,8 @@ beforeAll(async () => {
       ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "5",
       ONERING_WEBHOOKS_DELIVERY_LOOP_SECONDS: "0.5",
       ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY: String(endpointConcurrency),
+      // A receiver that is down opens its circuit; a short cool-down lets the probe find it back within the test.
+      ONERING_WEBHOOKS_CIRCUIT_COOLDOWN_SECONDS: "1",
     },
   });
   key = (await createKey(mesh.gatewayUrl, mesh.adminKey, { name: "chaos-deliveries", tier: "enterprise" })).secret;
@@ -106,3 +110,28 @@ it("a receiver down for longer than the first backoff gets the delivery from a l
   expect(attempts.at(-1)).toMatchObject({ number: attempts.length, status_code: 204 });
   expect([r.receipts, [...r.eventIdsOn("/down")]]).toEqual([1, [published.body.event.id]]);
 }, 90_000);
+
+it("retries due while the scheduler is killed wait in Postgres, not in JetStream, and go out once it is back", async () => {
+  const r = await receiver();
+  await r.close();
+  const hook = await createWebhook(mesh.gatewayUrl, key, `${r.url}/later`, ["chaos.scheduler"]);
+  const events = 20;
+  const published = await Promise.all(Array.from({ length: events }, (_, n) => publishEvent(mesh.gatewayUrl, mesh.adminKey, "chaos.scheduler", { n })));
+  for (const reply of published) expect(reply.status).toBe(200);
+  // Every delivery failed once and waits for its retry: in Postgres, holding no JetStream slot.
+  await eventually(async () => (await countDeliveries(hook, "retrying")) === events, "every delivery waiting for a retry", 30_000);
+  await eventually(async () => {
+    const info = await consumerInfo(mesh);
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  }, "no job in JetStream for the waiting retries");
+
+  await mesh.stopProcess("webhook", "SIGKILL");
+  await r.reopen();
+  // Past every backoff: the retries are due, with nobody to publish them.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await mesh.startProcess("webhook");
+
+  await eventually(() => r.distinct === events, `all ${events} retries delivered (have ${r.distinct})`, 60_000);
+  expect([...r.eventIdsOn("/later")].sort()).toEqual(published.map((p) => p.body.event.id as string).sort());
+  await eventually(async () => (await countDeliveries(hook, "delivered")) === events, "every delivery recorded delivered", 30_000);
+}, 120_000);
