@@ -10,6 +10,8 @@ import { gatewaySection } from "./gateway.js";
 import { grpcUnarySection } from "./grpcUnary.js";
 import { describeMachine } from "./machine.js";
 import { memorySection } from "./memory.js";
+import { backlogDrainSection } from "./backlogDrain.js";
+import { noisyNeighbourSection } from "./noisyNeighbour.js";
 import { quickStartSection } from "./quickStart.js";
 import { rateLimitSection } from "./rateLimit.js";
 import type { BenchSettings, Section } from "./section.js";
@@ -18,7 +20,7 @@ import { usageRecordsSection } from "./usageRecords.js";
 import { webhooksSection } from "./webhooks.js";
 
 // In run order; a section is one module exporting a Section.
-const sections: Section[] = [quickStartSection, gatewaySection, transcodingSection, grpcUnarySection, usageRecordsSection, rateLimitSection, webhooksSection, memorySection];
+const sections: Section[] = [quickStartSection, gatewaySection, transcodingSection, grpcUnarySection, usageRecordsSection, rateLimitSection, webhooksSection, noisyNeighbourSection, backlogDrainSection, memorySection];
 
 function setting(name: string, fallback: number, min: number): number {
   const value = Number(process.env[name] ?? fallback);

@@ -33,7 +33,11 @@ const leaseMarginMs = 1000;
 // How long a crowded endpoint's queue may drain before more is pulled anyway:
 // a fast endpoint refills without parking, a stuck one holds up nobody for long.
 const crowdedWaitMs = 50;
-// A job of an endpoint at its cap comes back from the outbox after this.
+// Jobs pulled at once while a stuck endpoint's backlog stands before everyone
+// else's in the stream: most get parked, so the pull goes through it in big steps.
+const throughBacklogBatch = 500;
+// A job of an endpoint at its cap comes back from the outbox after this; while
+// the endpoint is stuck, after an attempt timeout, when its slots may be free.
 const busyParkMs = 1000;
 // When Postgres cannot be reached, the job comes back from the stream after this.
 const serviceDownDelayMs = 1000;
@@ -123,6 +127,7 @@ export class DeliveryWorker {
   }
 
   private async pull(consumer: Consumer): Promise<void> {
+    let throughBacklog = false;
     while (!this.stopping) {
       if (!this.sending()) {
         await new Promise<void>((resolve) => {
@@ -132,14 +137,20 @@ export class DeliveryWorker {
         });
         continue;
       }
-      if (this.slots.crowded) await Promise.race([this.slots.room(), new Promise((r) => setTimeout(r, crowdedWaitMs))]);
+      // A crowded queue that does not drain at once means a stuck endpoint's backlog is in the stream;
+      // right after a pull that parked most of what it got, there is no point waiting again.
+      const stuck: boolean = this.slots.crowded && (throughBacklog || !(await this.roomWithin(crowdedWaitMs)));
+      const batch = stuck ? throughBacklogBatch : this.fetchBatch;
       try {
-        const messages = await consumer.fetch({ max_messages: this.fetchBatch, expires: fetchExpiresMs });
+        const messages = await consumer.fetch({ max_messages: batch, expires: fetchExpiresMs });
         const parked: Promise<void>[] = [];
+        let pulled = 0;
         for await (const msg of messages) {
-          const parking = this.accept(msg);
+          pulled++;
+          const parking = this.accept(msg, stuck ? this.sendOptions.timeoutMs : busyParkMs);
           if (parking) parked.push(parking);
         }
+        throughBacklog = stuck && parked.length * 2 > pulled;
         // Parking is the pull's back-pressure: what it pulled is settled before it pulls more.
         await Promise.all(parked);
       } catch (err) {
@@ -149,8 +160,12 @@ export class DeliveryWorker {
     }
   }
 
-  /** Admits a job for its endpoint, or parks it (the returned promise) when the endpoint is at its cap. */
-  private accept(msg: JsMsg): Promise<void> | undefined {
+  private roomWithin(ms: number): Promise<boolean> {
+    return Promise.race([this.slots.room().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+  }
+
+  /** Admits a job for its endpoint, or parks it for parkMs (the returned promise) when the endpoint is at its cap. */
+  private accept(msg: JsMsg, parkMs: number): Promise<void> | undefined {
     const job = decodeJob(msg.string());
     if (!job) {
       this.deps.logger.error({ seq: msg.seq }, "malformed delivery job dropped");
@@ -163,7 +178,7 @@ export class DeliveryWorker {
     }
     if (this.slots.offer(job.webhookId, { msg, job, ackWaitFrom: Date.now() })) return;
     this.deps.metrics.parkedJobs(1);
-    return this.settleByParking(msg, { id: job.deliveryId, until: new Date(Date.now() + busyParkMs) });
+    return this.settleByParking(msg, { id: job.deliveryId, until: new Date(Date.now() + parkMs) });
   }
 
   private settleByParking(msg: JsMsg, parking: Parking): Promise<void> {
