@@ -34,6 +34,8 @@ beforeAll(async () => {
         ONERING_WEBHOOKS_BACKOFF_SECONDS: "0.2",
         ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "2",
         ONERING_WEBHOOKS_DELIVERY_LOOP_SECONDS: "0.5",
+        // The failing sink is to dead-letter deliveries quickly, not to open its circuit.
+        ONERING_WEBHOOKS_CIRCUIT_FAILURES: "1000",
       },
     }),
     startSinkProcess(["--port", "0", "--status", "500"]),
