@@ -30,14 +30,17 @@ const waitingPerSlot = 8;
 // most until its lease could run out during the attempt; then it is parked.
 const claimAheadPerSlot = 4;
 const leaseMarginMs = 1000;
-// How long a crowded endpoint's queue may drain before more is pulled anyway:
-// a fast endpoint refills without parking, a stuck one holds up nobody for long.
-const crowdedWaitMs = 50;
+// An endpoint with a crowded queue none of whose attempts finished for this
+// long is stuck (hanging or timing out), not merely busy.
+const stalledAfterMs = 250;
+// While a busy endpoint's queue is crowded the pull waits for room (at most
+// this long), so that endpoint drains at full speed without parking.
+const busyWaitMs = 1000;
 // Jobs pulled at once while a stuck endpoint's backlog stands before everyone
 // else's in the stream: most get parked, so the pull goes through it in big steps.
 const throughBacklogBatch = 500;
-// A job of an endpoint at its cap comes back from the outbox after this; while
-// the endpoint is stuck, after an attempt timeout, when its slots may be free.
+// A job of a busy endpoint at its cap comes back from the outbox after this; a
+// stuck endpoint's after an attempt timeout, when its slots may be free.
 const busyParkMs = 1000;
 // When Postgres cannot be reached, the job comes back from the stream after this.
 const serviceDownDelayMs = 1000;
@@ -137,9 +140,10 @@ export class DeliveryWorker {
         });
         continue;
       }
-      // A crowded queue that does not drain at once means a stuck endpoint's backlog is in the stream;
-      // right after a pull that parked most of what it got, there is no point waiting again.
-      const stuck: boolean = this.slots.crowded && (throughBacklog || !(await this.roomWithin(crowdedWaitMs)));
+      // Behind a busy endpoint the pull waits for room; behind a stuck one it goes through
+      // the stuck endpoint's backlog in big steps, parking it, so other endpoints' jobs come through.
+      const stuck: boolean = this.slots.crowded && (throughBacklog || this.slots.crowdedAndStalled(stalledAfterMs));
+      if (this.slots.crowded && !stuck) await this.roomWithin(busyWaitMs);
       const batch = stuck ? throughBacklogBatch : this.fetchBatch;
       try {
         const messages = await consumer.fetch({ max_messages: batch, expires: fetchExpiresMs });
@@ -147,7 +151,7 @@ export class DeliveryWorker {
         let pulled = 0;
         for await (const msg of messages) {
           pulled++;
-          const parking = this.accept(msg, stuck ? this.sendOptions.timeoutMs : busyParkMs);
+          const parking = this.accept(msg);
           if (parking) parked.push(parking);
         }
         throughBacklog = stuck && parked.length * 2 > pulled;
@@ -164,8 +168,8 @@ export class DeliveryWorker {
     return Promise.race([this.slots.room().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
   }
 
-  /** Admits a job for its endpoint, or parks it for parkMs (the returned promise) when the endpoint is at its cap. */
-  private accept(msg: JsMsg, parkMs: number): Promise<void> | undefined {
+  /** Admits a job for its endpoint, or parks it (the returned promise) when the endpoint is at its cap. */
+  private accept(msg: JsMsg): Promise<void> | undefined {
     const job = decodeJob(msg.string());
     if (!job) {
       this.deps.logger.error({ seq: msg.seq }, "malformed delivery job dropped");
@@ -178,6 +182,7 @@ export class DeliveryWorker {
     }
     if (this.slots.offer(job.webhookId, { msg, job, ackWaitFrom: Date.now() })) return;
     this.deps.metrics.parkedJobs(1);
+    const parkMs = this.slots.stalled(job.webhookId, stalledAfterMs) ? this.sendOptions.timeoutMs : busyParkMs;
     return this.settleByParking(msg, { id: job.deliveryId, until: new Date(Date.now() + parkMs) });
   }
 

@@ -8,6 +8,8 @@
 interface Endpoint<T> {
   running: number;
   waiting: T[];
+  /** When one of its items last finished, or when it became busy: a stuck endpoint's stays old. */
+  progressAt: number;
 }
 
 export class EndpointSlots<T> {
@@ -24,7 +26,7 @@ export class EndpointSlots<T> {
   /** Starts the item now, or queues it behind the endpoint's running ones; false when that queue is full too. */
   offer(endpoint: string, item: T): boolean {
     let e = this.endpoints.get(endpoint);
-    if (!e) this.endpoints.set(endpoint, (e = { running: 0, waiting: [] }));
+    if (!e) this.endpoints.set(endpoint, (e = { running: 0, waiting: [], progressAt: Date.now() }));
     if (e.running < this.perEndpoint) {
       e.running++;
       this.start(item);
@@ -40,6 +42,7 @@ export class EndpointSlots<T> {
   release(endpoint: string): void {
     const e = this.endpoints.get(endpoint);
     if (!e) return;
+    e.progressAt = Date.now();
     const next = e.waiting.shift();
     if (next === undefined) {
       if (--e.running <= 0) this.endpoints.delete(endpoint);
@@ -52,6 +55,18 @@ export class EndpointSlots<T> {
   /** Whether some endpoint's queue is more than half full. */
   get crowded(): boolean {
     return this.crowdedCount > 0;
+  }
+
+  /** Whether the endpoint is busy and none of its items finished for `ms`: a receiver that hangs, not one that is merely busy. */
+  stalled(endpoint: string, ms: number): boolean {
+    const e = this.endpoints.get(endpoint);
+    return e !== undefined && Date.now() - e.progressAt >= ms;
+  }
+
+  /** Whether some endpoint with a more than half full queue is stalled. */
+  crowdedAndStalled(ms: number): boolean {
+    for (const [endpoint, e] of this.endpoints) if (e.waiting.length > this.half && this.stalled(endpoint, ms)) return true;
+    return false;
   }
 
   /** Resolves once no endpoint's queue is more than half full. */
