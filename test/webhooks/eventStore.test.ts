@@ -1,14 +1,11 @@
 // Which subscriptions an event reaches is decided in SQL, in the statement that
 // stores it; checked for single and group-committed publishes.
 import { eq } from "drizzle-orm";
-import path from "node:path";
 import { expect, it } from "vitest";
-import { openStorage } from "../../services/shared/database.js";
-import { createLogger } from "../../services/shared/logger.js";
 import { EventStore } from "../../services/webhook/eventStore.js";
 import * as schema from "../../services/webhook/schema.js";
-import { repoRoot } from "../../tools/mesh/processes.js";
 import { createTestDatabase } from "../harness/mesh.js";
+import { openWebhookStorage } from "./webhookStorage.js";
 
 const filters: Record<string, { eventTypes: string[]; enabled?: boolean }> = {
   wh_exact: { eventTypes: ["invoice.paid"] },
@@ -29,13 +26,7 @@ const expected: [string, string[]][] = [
 
 it("fans an event out to the enabled subscriptions whose filters match, exact or prefix.*", async () => {
   const database = await createTestDatabase();
-  const storage = await openStorage({
-    schemaName: "webhooks",
-    schema,
-    migrationsFolder: path.join(repoRoot, "services", "webhook", "migrations"),
-    databaseUrl: database.url,
-    logger: createLogger("test", "silent"),
-  });
+  const storage = await openWebhookStorage(database.url);
   try {
     await storage.db.insert(schema.subscriptions).values(
       Object.entries(filters).map(([id, f]) => ({ id, ownerKeyId: "key_1", url: "https://example.com/hook", secret: "whsec_x", ...f })),

@@ -4,24 +4,15 @@
 // connection holding one row's lock.
 import { eq } from "drizzle-orm";
 import pg from "pg";
-import path from "node:path";
 import { expect, it } from "vitest";
-import { openStorage } from "../../services/shared/database.js";
-import { createLogger } from "../../services/shared/logger.js";
 import { DeliveryStore } from "../../services/webhook/deliveryStore.js";
 import * as schema from "../../services/webhook/schema.js";
-import { repoRoot } from "../../tools/mesh/processes.js";
 import { createTestDatabase } from "../harness/mesh.js";
+import { openWebhookStorage } from "./webhookStorage.js";
 
 it("marks the free rows of a batch at once and leaves a locked one for the sweep", async () => {
   const database = await createTestDatabase();
-  const storage = await openStorage({
-    schemaName: "webhooks",
-    schema,
-    migrationsFolder: path.join(repoRoot, "services", "webhook", "migrations"),
-    databaseUrl: database.url,
-    logger: createLogger("test", "silent"),
-  });
+  const storage = await openWebhookStorage(database.url);
   const locker = new pg.Client({ connectionString: database.url });
   try {
     await storage.db.insert(schema.subscriptions).values({ id: "wh_1", ownerKeyId: "key_1", url: "https://example.com/hook", eventTypes: ["a.b"], secret: "whsec_x" });
