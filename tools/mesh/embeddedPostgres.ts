@@ -6,8 +6,8 @@
 // that take over SIGINT/SIGTERM (the launcher would exit before its services
 // drained), and the server it spawns outlives a SIGKILLed launcher.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -54,17 +54,35 @@ function serverUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-/** As root, the server's user must reach the binaries and the data folder through every parent folder. */
-function checkReachable(paths: string[], user: { uid: number; gid: number } | undefined): void {
-  if (!user) return;
-  for (const target of paths) {
-    if (spawnSync("test", ["-x", target], { ...user }).status !== 0) {
-      throw new Error(
-        `the embedded PostgreSQL runs as the OS user postgres (it refuses root), which cannot reach ${target}: ` +
-          `give it search permission on each parent folder (chmod o+x), or choose another ONERING_DATA_DIR, or set DATABASE_URL`,
-      );
-    }
+/** Whether the server's OS user can reach a path through every parent folder. */
+function reachable(target: string, user: { uid: number; gid: number }): boolean {
+  return spawnSync("test", ["-x", target], { ...user }).status === 0;
+}
+
+/**
+ * As root, the server's user must reach the binaries and the data folder. A
+ * checkout in a private folder (under /root, say) hides the binaries, so they
+ * are copied once to a folder of the temporary directory the user can reach
+ * (their libraries are found relative to them); a hidden data folder is an error.
+ */
+function binariesFor(bin: Binaries, dataRoot: string, user: { uid: number; gid: number } | undefined): Binaries {
+  if (!user) return bin;
+  if (!reachable(dataRoot, user)) {
+    throw new Error(
+      `the embedded PostgreSQL runs as the OS user postgres (it refuses root), which cannot reach ${dataRoot}: ` +
+        `give it search permission on each parent folder (chmod o+x), or choose another ONERING_DATA_DIR, or set DATABASE_URL`,
+    );
   }
+  if (reachable(bin.postgres, user)) return bin;
+  const native = path.dirname(path.dirname(bin.postgres));
+  const copy = path.join(os.tmpdir(), `onering-postgres-${createHash("sha256").update(native).digest("hex").slice(0, 12)}`);
+  if (!existsSync(path.join(copy, "bin", "postgres"))) {
+    const partial = `${copy}.${process.pid}`;
+    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    chmodSync(partial, 0o755);
+    renameSync(partial, copy);
+  }
+  return { initdb: path.join(copy, "bin", "initdb"), postgres: path.join(copy, "bin", "postgres") };
 }
 
 /** The password lives beside the cluster, readable by the launcher's user only. */
@@ -154,9 +172,8 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   const root = path.resolve(dataDir);
   mkdirSync(root, { recursive: true });
   const clusterDir = path.join(root, "postgres");
-  const bin = await binaries();
   const user = serverUser();
-  checkReachable([bin.postgres, root], user);
+  const bin = binariesFor(await binaries(), root, user);
   const secret = password(root);
   await initialise(bin, clusterDir, secret, user);
   // A copied or restored data directory may have lost the mode PostgreSQL insists on.
