@@ -4,6 +4,7 @@ import { KeyService } from "../../gen/onering/v1/key_pb.js";
 import { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig } from "../shared/config.js";
+import { errorBoundary } from "../shared/errorBoundary.js";
 import { createInternalClient } from "../shared/internalClient.js";
 import { subscribeKeyChanges } from "../shared/keyChanges.js";
 import { ProcessMetrics } from "../shared/metrics.js";
@@ -39,10 +40,11 @@ processMain("gateway", async (logger) => {
   });
   subscribeKeyChanges(nc, config.natsPrefix, (keyId) => gateway.keyChanged(keyId));
   const implementations = [implementation(GatewayService, gateway.impl)];
+  const interceptors = [...gateway.interceptors, errorBoundary(logger)];
   // REST runs the same implementation and interceptors as Connect, plus the metrics one serve() adds.
   const rest = createTranscoder({
     services: implementations,
-    interceptors: [metrics.interceptor(), ...gateway.interceptors],
+    interceptors: [metrics.interceptor(), ...interceptors],
     maxBodyBytes: config.maxBodyBytes,
     logger,
     openapi: { ...gatewayOpenApiInfo, path: "/openapi.json" },
@@ -53,7 +55,7 @@ processMain("gateway", async (logger) => {
     logger,
     metrics,
     implementations,
-    interceptors: gateway.interceptors,
+    interceptors,
     httpHandler: rest.handle,
     onShutdown: async () => {
       await gateway.close();

@@ -2,6 +2,7 @@
 import { KeyService } from "../../gen/onering/v1/key_pb.js";
 import { loadConfig, requireDatabaseUrl } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
+import { errorBoundary } from "../shared/errorBoundary.js";
 import { requireToken } from "../shared/internalAuth.js";
 import { ProcessMetrics } from "../shared/metrics.js";
 import { connectNats } from "../shared/nats.js";
@@ -35,7 +36,7 @@ processMain("key", async (logger) => {
     logger,
     metrics: new ProcessMetrics("key"),
     implementations: [implementation(KeyService, handlers)],
-    interceptors: [requireToken([config.internalToken])],
+    interceptors: [requireToken([config.internalToken]), errorBoundary(logger)],
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await nc.drain();

@@ -1,12 +1,15 @@
 // Structured JSON logs, one line per event. Secrets never reach a log line:
-// the redact paths cover every place a key, token or signing secret can sit.
-import { pino, type Logger } from "pino";
+// the redact paths cover every place a key, token or signing secret can sit,
+// and a failed call's error is logged as loggableError() describes it, without
+// the query parameters and row values a database error carries.
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
 import { currentRequestId } from "./requestId.js";
 
 export type { Logger };
 
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? "info"): Logger {
-  return pino({
+/** `destination` is stdout unless given (tests read the lines back). */
+export function createLogger(name: string, level = process.env.LOG_LEVEL ?? "info", destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     name,
     level,
     base: { service: name },
@@ -20,5 +23,6 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? "inf
       paths: ["secret", "*.secret", "authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "adminKey", "internalToken", "apiKey", "*.apiKey"],
       censor: "[redacted]",
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

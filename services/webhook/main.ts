@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig, requireDatabaseUrl, type MeshConfig } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
+import { errorBoundary } from "../shared/errorBoundary.js";
 import { requireToken } from "../shared/internalAuth.js";
 import type { Logger } from "../shared/logger.js";
 import { ProcessMetrics } from "../shared/metrics.js";
@@ -18,7 +19,6 @@ import { WebhookApiMetrics } from "./apiMetrics.js";
 import { ensureDeliveryStream, ensureWorkerConsumer } from "./deliveryJobs.js";
 import { DeliveryStore } from "./deliveryStore.js";
 import { EventStore } from "./eventStore.js";
-import { logUnexpectedErrors } from "./logUnexpected.js";
 import { OutboxRelay } from "./outboxRelay.js";
 import * as schema from "./schema.js";
 import { SubscriptionStore } from "./subscriptionStore.js";
@@ -68,7 +68,7 @@ async function startApi(logger: Logger) {
     logger,
     metrics,
     implementations: [implementation(WebhookService, handlers)],
-    interceptors: [requireToken([config.internalToken]), logUnexpectedErrors(logger)],
+    interceptors: [requireToken([config.internalToken]), errorBoundary(logger)],
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await relay.stop();

@@ -1,0 +1,29 @@
+// Where every service settles a handler's error, on Connect, gRPC and REST
+// alike. main.ts puts it last among the interceptors, right around the
+// handler, so that metrics, usage records and the gateway's edge (which wraps
+// what it catches in a ConnectError to add its headers) see the settled error:
+//   a contract error (ConnectError) passes;
+//   anything else is a bug: logged here, once, with the request id (the
+//   logger's mixin adds it), then answered as a bare INTERNAL, since its
+//   message may hold internals.
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { meshError } from "./errors.js";
+import { loggableError } from "./loggableError.js";
+import type { Logger } from "./logger.js";
+
+/** The contract error a client gets for `err`; an unexpected one is logged first. */
+function contractError(err: unknown, logger: Logger, method: string): ConnectError {
+  if (err instanceof ConnectError) return err;
+  logger.error({ method, error: loggableError(err) }, "unexpected error");
+  return meshError("INTERNAL", "internal error");
+}
+
+export function errorBoundary(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw contractError(err, logger, req.method.name);
+    }
+  };
+}
