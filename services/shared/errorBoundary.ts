@@ -3,10 +3,14 @@
 // handler, so that metrics, usage records and the gateway's edge (which wraps
 // what it catches in a ConnectError to add its headers) see the settled error:
 //   a contract error (ConnectError) passes;
+//   a lost or refused Postgres/NATS connection becomes UNAVAILABLE, which
+//   callers retry, so a database restart never answers 500 (the outage shows
+//   in /readyz and the drivers' own warnings, not in a line per refused call);
 //   anything else is a bug: logged here, once, with the request id (the
 //   logger's mixin adds it), then answered as a bare INTERNAL, since its
 //   message may hold internals.
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { isConnectionLoss } from "./connectionLoss.js";
 import { meshError } from "./errors.js";
 import { loggableError } from "./loggableError.js";
 import type { Logger } from "./logger.js";
@@ -14,6 +18,7 @@ import type { Logger } from "./logger.js";
 /** The contract error a client gets for `err`; an unexpected one is logged first. */
 function contractError(err: unknown, logger: Logger, method: string): ConnectError {
   if (err instanceof ConnectError) return err;
+  if (isConnectionLoss(err)) return meshError("UNAVAILABLE", "a backing service is unreachable");
   logger.error({ method, error: loggableError(err) }, "unexpected error");
   return meshError("INTERNAL", "internal error");
 }

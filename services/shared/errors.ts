@@ -32,7 +32,7 @@ export const reasons = {
     recovery: 'Enable the webhook (PATCH /v1/external/webhooks/{id} with {"enabled": true}), then replay; a deleted webhook takes no replays.',
   },
   UNAUTHENTICATED: { code: Code.Unauthenticated, http: 401, recovery: "Send the internal token or admin key this service expects." },
-  UNAVAILABLE: { code: Code.Unavailable, http: 503, recovery: "A backing service is unreachable; retry with backoff." },
+  UNAVAILABLE: { code: Code.Unavailable, http: 503, recovery: "A backing service is briefly unreachable; retry after Retry-After seconds, with backoff." },
   UNIMPLEMENTED: { code: Code.Unimplemented, http: 501, recovery: "This operation is not available yet." },
   INTERNAL: { code: Code.Internal, http: 500, recovery: "Retry later; if it persists, report the request_id." },
 } satisfies Record<string, Reason>;

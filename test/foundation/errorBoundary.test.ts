@@ -1,7 +1,8 @@
 // The error boundary every service puts first among its interceptors, behind
 // the real serve() bootstrap and REST transcoder: over REST, Connect and gRPC an
 // unexpected error is one log line with the request id and no secret, and the
-// client sees a bare INTERNAL; a contract error passes as it was.
+// client sees a bare INTERNAL; a lost database or NATS connection is
+// UNAVAILABLE (with Retry-After: 1 on REST); a contract error passes as it was.
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { DrizzleQueryError } from "drizzle-orm";
@@ -41,6 +42,13 @@ const fake = fakeGateway({
   },
   updateKey: () => {
     throw new TypeError(`cannot connect to postgres://onering:${dbPassword}@db:5432/onering with ${apiKey}`);
+  },
+  getKey: () => {
+    throw new DrizzleQueryError('select "id" from "keys"."api_keys" where "id" = $1', ["key_1"], new Error("Connection terminated unexpectedly"));
+  },
+  // An internal call's UNAVAILABLE as the gateway passes it on: no headers of its own.
+  listKeys: () => {
+    throw new ConnectError("KeyService is unreachable", Code.Unavailable);
   },
   getWebhook: () => {
     throw meshError("NOT_FOUND", "no webhook wh_1");
@@ -108,6 +116,24 @@ describe("an unexpected error", () => {
     const err = await viaRpc(protocol, (client, options) => client.revokeKey({ id: "key_1" }, options), `boundary-${protocol}`);
     expect([err.code, err.rawMessage, reasonOf(err)]).toEqual([Code.Internal, "internal error", "INTERNAL"]);
     expectOneSafeLine(`boundary-${protocol}`, "RevokeKey");
+  });
+});
+
+describe("a lost connection", () => {
+  it("over REST is 503 UNAVAILABLE with Retry-After: 1, a warning and not an error", async () => {
+    const res = await viaRest("GET", "/v1/admin/external/keys/key_1", "boundary-lost");
+    expect([res.status, JSON.parse(res.text).code, res.headers.get("retry-after")]).toEqual([503, "UNAVAILABLE", "1"]);
+    expect(linesOf("boundary-lost").filter((l) => l.level >= 40)).toEqual([expect.objectContaining({ level: 40, code: "UNAVAILABLE", status: 503 })]);
+  });
+
+  it.each(["connect", "grpc"] as const)("over %s is Unavailable with the ErrorInfo reason UNAVAILABLE", async (protocol) => {
+    const err = await viaRpc(protocol, (client, options) => client.getKey({ id: "key_1" }, options), `boundary-lost-${protocol}`);
+    expect([err.code, reasonOf(err), err.rawMessage]).toEqual([Code.Unavailable, "UNAVAILABLE", "a backing service is unreachable"]);
+  });
+
+  it("passed on from an internal call without headers gets Retry-After: 1 on REST too", async () => {
+    const res = await viaRest("GET", "/v1/admin/external/keys", "boundary-passed");
+    expect([res.status, JSON.parse(res.text).code, res.headers.get("retry-after")]).toEqual([503, "UNAVAILABLE", "1"]);
   });
 });
 

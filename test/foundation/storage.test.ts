@@ -1,9 +1,11 @@
 // Every service's migrations apply to a real Postgres database, idempotently and concurrently.
 import { sql } from "drizzle-orm";
 import path from "node:path";
+import pg from "pg";
 import { expect, it } from "vitest";
 import * as keySchema from "../../services/key/schema.js";
 import * as metricsSchema from "../../services/metrics/schema.js";
+import { isConnectionLoss } from "../../services/shared/connectionLoss.js";
 import { openStorage } from "../../services/shared/database.js";
 import { createLogger } from "../../services/shared/logger.js";
 import * as webhookSchema from "../../services/webhook/schema.js";
@@ -47,6 +49,36 @@ it("lets every service migrate one fresh database at the same moment", async () 
     );
     await Promise.all(opened.map((storage) => storage.close()));
   } finally {
+    await database.drop();
+  }
+});
+
+it("runs a read once more on a fresh connection when its own is lost, never a write", async () => {
+  const database = await createTestDatabase();
+  const admin = new pg.Client({ connectionString: database.url });
+  const storage = await openStorage({ ...services[0]!, migrationsFolder: path.join(repoRoot, "services", "key", "migrations"), databaseUrl: database.url, logger });
+  try {
+    await admin.connect();
+    await admin.query("create table written (n int)");
+    // Terminates the backend running the statement marked so, once it runs (the admin's own query is marked too).
+    const terminate = async (marker: string) => {
+      const running = `select pid from pg_stat_activity where state = 'active' and query like '%${marker}%' and pid <> pg_backend_pid()`;
+      await expect.poll(async () => (await admin.query(running)).rowCount).toBe(1);
+      await admin.query(`select pg_terminate_backend(pid) from (${running}) busy`);
+    };
+
+    // drizzle runs a query when it is awaited; Promise.resolve starts it now.
+    const read = Promise.resolve(storage.db.execute(sql`select pg_sleep(0.5), 'read-marker' as marker`));
+    await terminate("read-marker");
+    expect(((await read) as unknown as { rows: Array<{ marker: string }> }).rows[0]?.marker).toBe("read-marker");
+
+    const write = storage.db.execute(sql`insert into written select 1 from pg_sleep(0.5) /* write-marker */`).then(() => expect.unreachable("the write should fail"), (err: unknown) => err);
+    await terminate("write-marker");
+    expect(isConnectionLoss(await write)).toBe(true);
+    expect((await admin.query("select count(*)::int as n from written")).rows[0].n).toBe(0);
+  } finally {
+    await admin.end();
+    await storage.close();
     await database.drop();
   }
 });

@@ -27,5 +27,12 @@ export function errorResponse(cause: unknown, requestId: string): ErrorResponse 
   const violations = violationsOf(err);
   const body: ErrorBody = { code, message: err.rawMessage, recovery: reasons[code].recovery, request_id: requestId };
   if (violations.length > 0) body.violations = violations;
-  return { status: reasons[code].http, body, headers: err.metadata };
+  // Wherever UNAVAILABLE arose (a lost database, an internal call passed on
+  // without its headers), the caller is told when to retry (DESIGN.md, "Errors").
+  let headers = err.metadata;
+  if (code === "UNAVAILABLE" && !headers.has("retry-after")) {
+    headers = new Headers(headers);
+    headers.set("retry-after", "1");
+  }
+  return { status: reasons[code].http, body, headers };
 }
