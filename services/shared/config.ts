@@ -16,6 +16,8 @@ export interface MeshConfig {
   adminKey: string;
   internalToken: string;
   maxBodyBytes: number;
+  /** Slow-client bounds, connection cap, drain time and metrics port of serve(). */
+  server: ServerSettings;
   /** Whether the gateway publishes one usage record per external request (off only to measure their cost). */
   usageRecordsEnabled: boolean;
   /** Start-up defaults of the four runtime flags. */
@@ -55,6 +57,27 @@ export interface MeshConfig {
   };
   serviceUrls: { key: string; webhook: string; metrics: string };
 }
+
+export interface ServerSettings {
+  /** A connection that has not sent a complete request head (or HTTP/2 preface) by then is closed; at most Node's 300 s request timeout. */
+  headersTimeoutMs: number;
+  /** Connections open at once per process; more are refused when accepted. */
+  maxConnections: number;
+  /** How long SIGTERM waits for in-flight work before closing what is left. */
+  shutdownGraceSeconds: number;
+  /** A second port that serves only /metrics (inside the cluster); none when undefined. */
+  metricsPort: number | undefined;
+}
+
+/** The contract's defaults, also what serve() uses for a setting it is not given. */
+export const defaultServerSettings: ServerSettings = {
+  headersTimeoutMs: 10_000,
+  // Generous: a gateway behind a proxy sees few connections; this stops a flood of them exhausting file descriptors.
+  maxConnections: 10_000,
+  // Below Kubernetes' default 30 s terminationGracePeriodSeconds, so the drain ends before SIGKILL.
+  shutdownGraceSeconds: 20,
+  metricsPort: undefined,
+};
 
 export class ConfigError extends Error {
   constructor(
@@ -145,6 +168,18 @@ function secret(env: Env, name: string): string {
   return value;
 }
 
+function serverSettings(env: Env, port: number): ServerSettings {
+  const metricsPort = read(env, "ONERING_METRICS_PORT") === undefined ? undefined : int(env, "ONERING_METRICS_PORT", 0, 1, 65535);
+  if (metricsPort === port) throw new ConfigError("ONERING_METRICS_PORT", `must differ from PORT (${port})`);
+  const d = defaultServerSettings;
+  return {
+    headersTimeoutMs: int(env, "ONERING_HEADERS_TIMEOUT_MS", d.headersTimeoutMs, 100, 300_000),
+    maxConnections: int(env, "ONERING_MAX_CONNECTIONS", d.maxConnections, 1, 1_000_000),
+    shutdownGraceSeconds: decimal(env, "ONERING_SHUTDOWN_GRACE_SECONDS", d.shutdownGraceSeconds, 0),
+    metricsPort,
+  };
+}
+
 /**
  * Ports of `npm start`: the defaults, or ONERING_PORT_BASE and the four after it
  * (gateway, key, webhook, metrics, worker), so a second mesh fits on one machine.
@@ -165,10 +200,11 @@ export function launcherPorts(env: Env = process.env): Record<ServiceName | "wor
 export function loadConfig(service: ServiceName, env: Env = process.env, role?: "worker"): MeshConfig {
   const dbVariable = read(env, `${service.toUpperCase()}_DATABASE_URL`) ? `${service.toUpperCase()}_DATABASE_URL` : "DATABASE_URL";
   const databaseUrl = read(env, dbVariable) && url(env, dbVariable, "", ["postgres:", "postgresql:"]);
+  const port = int(env, "PORT", defaultPorts[role ?? service], 0, 65535);
   return {
     service,
     host: read(env, "HOST") ?? "0.0.0.0",
-    port: int(env, "PORT", defaultPorts[role ?? service], 0, 65535),
+    port,
     logLevel: read(env, "LOG_LEVEL") ?? "info",
     databaseUrl,
     natsUrl: url(env, "NATS_URL", "nats://127.0.0.1:4222", ["nats:", "tls:"]),
@@ -176,6 +212,7 @@ export function loadConfig(service: ServiceName, env: Env = process.env, role?: 
     adminKey: secret(env, "ONERING_ADMIN_KEY"),
     internalToken: secret(env, "ONERING_INTERNAL_TOKEN"),
     maxBodyBytes: int(env, "ONERING_MAX_BODY_BYTES", 1_048_576, 1024),
+    server: serverSettings(env, port),
     usageRecordsEnabled: bool(env, "ONERING_USAGE_RECORDS_ENABLED", true),
     flags: {
       external_api_enabled: bool(env, "ONERING_EXTERNAL_API_ENABLED", true),

@@ -22,6 +22,7 @@ describe("loadConfig", () => {
     expect(config.usageRecordsEnabled).toBe(true);
     expect(config.natsUrl).toBe("nats://127.0.0.1:4222");
     expect(config.databaseUrl).toBeUndefined();
+    expect(config.server).toEqual({ headersTimeoutMs: 10_000, maxConnections: 10_000, shutdownGraceSeconds: 20, metricsPort: undefined });
   });
 
   it("gives the worker its own port", () => {
@@ -40,6 +41,13 @@ describe("loadConfig", () => {
     ["DATABASE_URL", "mysql://x"],
     ["PORT", "70000"],
     ["ONERING_ADMIN_KEY", "short"],
+    ["ONERING_HEADERS_TIMEOUT_MS", "10s"],
+    ["ONERING_HEADERS_TIMEOUT_MS", "50"],
+    ["ONERING_MAX_CONNECTIONS", "0"],
+    ["ONERING_SHUTDOWN_GRACE_SECONDS", "-1"],
+    ["ONERING_METRICS_PORT", "70000"],
+    // KeyService's own port.
+    ["ONERING_METRICS_PORT", "8081"],
   ])("rejects %s=%s naming the variable", (variable, value) => {
     expect(() => loadConfig("key", { ...base, [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig("key", { ...base, [variable]: value })).toThrow(variable);
@@ -48,6 +56,17 @@ describe("loadConfig", () => {
   it("requires the admin key and internal token", () => {
     expect(() => loadConfig("key", { ONERING_INTERNAL_TOKEN: "b".repeat(20) })).toThrow("ONERING_ADMIN_KEY");
     expect(() => loadConfig("key", { ONERING_ADMIN_KEY: "a".repeat(20) })).toThrow("ONERING_INTERNAL_TOKEN");
+  });
+
+  it("reads the slow-client, connection, drain and metrics-port settings", () => {
+    const config = loadConfig("gateway", {
+      ...base,
+      ONERING_HEADERS_TIMEOUT_MS: "500",
+      ONERING_MAX_CONNECTIONS: "100",
+      ONERING_SHUTDOWN_GRACE_SECONDS: "2.5",
+      ONERING_METRICS_PORT: "9464",
+    });
+    expect(config.server).toEqual({ headersTimeoutMs: 500, maxConnections: 100, shutdownGraceSeconds: 2.5, metricsPort: 9464 });
   });
 
   it("prefers the per-service database URL", () => {
