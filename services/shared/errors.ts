@@ -23,6 +23,7 @@ export const reasons = {
   WEBHOOKS_DISABLED: { code: Code.Unavailable, http: 503, recovery: "Webhooks are switched off by the operator; retry later." },
   INVALID_ARGUMENT: { code: Code.InvalidArgument, http: 400, recovery: "Fix the fields listed in 'violations' and send the request again." },
   PAYLOAD_TOO_LARGE: { code: Code.InvalidArgument, http: 413, recovery: "Send a smaller body." },
+  UNSUPPORTED_MEDIA_TYPE: { code: Code.InvalidArgument, http: 415, recovery: "Send the body as JSON with 'Content-Type: application/json'." },
   NOT_FOUND: { code: Code.NotFound, http: 404, recovery: "Check the id; resources of other keys are not visible." },
   METHOD_NOT_ALLOWED: { code: Code.Unimplemented, http: 405, recovery: "Use one of the methods listed in the Allow header." },
   FORBIDDEN: { code: Code.PermissionDenied, http: 403, recovery: "This route needs the admin key." },

@@ -52,6 +52,36 @@ describe("gateway REST edge", () => {
     }
   });
 
+  it.each([
+    ["text/plain", '{"name":"a"}'],
+    ["text/plain;charset=UTF-8", '{"name":"a"}'],
+    ["application/x-www-form-urlencoded", "name=a&tier=pro"],
+    ["multipart/form-data; boundary=x", '--x\r\ncontent-disposition: form-data; name="name"\r\n\r\na\r\n--x--\r\n'],
+    ["application/xml", "<key><name>a</name></key>"],
+    ["application/grpc", '{"name":"a"}'],
+    ["application/json; charset=latin1", '{"name":"a"}'],
+    ["application/jsonx", '{"name":"a"}'],
+  ])("refuses a %s body with 415 in the one error shape", async (type, body) => {
+    const res = await rest("POST", "/v1/admin/external/keys", body, { authorization: `Bearer ${mesh.adminKey}`, "content-type": type });
+    expect([res.status, res.json.code]).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
+    expect(res.json).toMatchObject({ message: expect.any(String), recovery: expect.stringContaining("application/json"), request_id: res.headers.get("x-request-id") });
+  });
+
+  it("refuses a body sent without a content type, and needs none without a body", async () => {
+    const admin = { authorization: `Bearer ${mesh.adminKey}` };
+    // fetch labels a string body text/plain; bytes go out with no Content-Type at all.
+    const untyped = await fetch(`${mesh.gatewayUrl}/v1/admin/flags/webhooks_delivery_enabled`, { method: "PUT", headers: admin, body: new TextEncoder().encode('{"enabled":true}') });
+    expect([untyped.status, ((await untyped.json()) as { code: string }).code]).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
+    // Past the type check, to the handler, which wants `enabled`.
+    const empty = await fetch(`${mesh.gatewayUrl}/v1/admin/flags/webhooks_delivery_enabled`, { method: "PUT", headers: admin });
+    expect([empty.status, await empty.json()]).toEqual([400, expect.objectContaining({ code: "INVALID_ARGUMENT", violations: [{ field: "enabled", description: expect.any(String) }] })]);
+  });
+
+  it.each(["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8", 'application/json; charset="utf-8"'])("takes a %s body", async (type) => {
+    const res = await rest("PUT", "/v1/admin/flags/webhooks_delivery_enabled", '{"enabled":true}', { authorization: `Bearer ${mesh.adminKey}`, "content-type": type });
+    expect([res.status, res.json]).toEqual([200, { flag: expect.objectContaining({ name: "webhooks_delivery_enabled", enabled: true }) }]);
+  });
+
   it("gives REST and Connect callers the same reason for the same call", async () => {
     const viaRest = await rest("GET", "/v1/external/me");
     let viaConnect: ConnectError | undefined;

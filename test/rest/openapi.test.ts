@@ -73,6 +73,14 @@ describe("the gateway's OpenAPI document", () => {
       expect(Object.keys(op.responses["200"].headers)).toEqual(["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Canary-Mode"]);
     }
   });
+
+  it("lists 415 on the routes that take a body, and only there", async () => {
+    const { doc } = await documentOf(GatewayService);
+    expect(doc.components.schemas.Error.properties.code.enum).toContain("UNSUPPORTED_MEDIA_TYPE");
+    for (const op of operations(doc)) expect([op.operationId, op.responses["415"]]).toEqual([op.operationId, op.requestBody ? { $ref: "#/components/responses/Error" } : undefined]);
+    expect(doc.paths["/v1/admin/external/keys"].post.responses["415"]).toBeDefined();
+    expect(doc.paths["/v1/external/me"].get.responses["415"]).toBeUndefined();
+  });
 });
 
 describe("any service's OpenAPI document", () => {

@@ -56,6 +56,8 @@ export function openApiDocument(routes: RouteTable, info: OpenApiInfo): Schema {
   const headers = { "X-Request-Id": { description: "The request id, yours when valid, else generated.", schema: { type: "string" } }, ...info.responseHeaders };
   const errorResponse = { $ref: `#/components/responses/${errorSchemaName}` };
   const errorStatuses = [...new Set(Object.values(reasons).map((r) => String(r.http)))].sort();
+  // 415 is about a request body; a route without one never answers it.
+  const bodylessErrorStatuses = errorStatuses.filter((status) => status !== String(reasons.UNSUPPORTED_MEDIA_TYPE.http));
 
   const paths: Record<string, Record<string, Schema>> = {};
   for (const route of routes.routes) {
@@ -71,7 +73,7 @@ export function openApiDocument(routes: RouteTable, info: OpenApiInfo): Schema {
           headers,
           content: { "application/json": { schema: route.responseBodyField ? fieldSchema(route.responseBodyField, ref) : ref(method.output) } },
         },
-        ...Object.fromEntries(errorStatuses.map((status) => [status, errorResponse])),
+        ...Object.fromEntries((route.body === "" ? bodylessErrorStatuses : errorStatuses).map((status) => [status, errorResponse])),
       },
     };
     if (security.length > 0) operation.security = security;

@@ -1,8 +1,8 @@
 // REST for any Connect service: requests are matched against the route table
 // built from google.api.http, turned into the request message, run through the
 // same interceptors as Connect, and answered in the proto3 JSON mapping with
-// proto field names. Every failure, including 404/405/413 and malformed JSON,
-// leaves in the one error shape.
+// proto field names. Every failure, including 404/405/413/415 and malformed
+// JSON, leaves in the one error shape.
 import { toJson, type DescMethodUnary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { invalidArgument, meshError } from "../errors.js";
@@ -15,6 +15,7 @@ import type { Logger } from "../logger.js";
 import { acceptRequestId, currentRequestId, requestIdHeader } from "../requestId.js";
 import type { AnyRequest, AnyResponse } from "../server.js";
 import { errorResponse } from "./errorResponse.js";
+import { isJsonMediaType } from "./jsonMediaType.js";
 import { openApiDocument, type OpenApiInfo } from "./openapi.js";
 import { requestMessage } from "./requestMessage.js";
 import { RouteTable, type Route } from "./routeTable.js";
@@ -63,7 +64,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
   };
 
   const serveRoute = async (req: AnyRequest, res: AnyResponse, route: Route, variables: Array<[string[], string]>, query: string) => {
-    const body = route.body === "" ? undefined : parseJson(await readBody(req, maxBodyBytes));
+    const body = route.body === "" ? undefined : parseJson(await readBody(req, maxBodyBytes), req.headers["content-type"]);
     const input = requestMessage(route, variables, new URLSearchParams(query), body);
     const impl = handlers.get(route);
     if (impl === undefined) {
@@ -127,8 +128,10 @@ async function readBody(req: AnyRequest, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function parseJson(text: string): JsonValue | undefined {
+// An empty body needs no type: `POST …:rotate-secret` with nothing, or curl's `-d ''`.
+function parseJson(text: string, contentType: string | undefined): JsonValue | undefined {
   if (text.trim() === "") return undefined;
+  if (!isJsonMediaType(contentType)) throw meshError("UNSUPPORTED_MEDIA_TYPE", "the request body must be JSON, sent with Content-Type: application/json");
   try {
     return JSON.parse(text) as JsonValue;
   } catch (err) {
