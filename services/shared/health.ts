@@ -10,6 +10,7 @@ export { Status as ServingStatus };
 export class HealthRegistry {
   private readonly statuses = new Map<string, Status>();
   private readonly changes = new EventEmitter();
+  private readonly watchesEnded = new AbortController();
 
   constructor(serviceNames: string[]) {
     this.changes.setMaxListeners(0);
@@ -24,14 +25,24 @@ export class HealthRegistry {
     }
   }
 
+  /** Ends every Watch stream once it has sent the current status: an open stream would hold a draining server open. */
+  endWatches(): void {
+    this.watchesEnded.abort();
+  }
+
   get(service: string): Status | undefined {
     return this.statuses.get(service);
   }
 
   private async *watch(service: string, signal: AbortSignal) {
     yield { status: this.statuses.get(service) ?? Status.SERVICE_UNKNOWN };
-    for await (const [status] of on(this.changes, service, { signal })) {
-      yield { status: status as Status };
+    if (this.watchesEnded.signal.aborted) return;
+    try {
+      for await (const [status] of on(this.changes, service, { signal: AbortSignal.any([signal, this.watchesEnded.signal]) })) {
+        yield { status: status as Status };
+      }
+    } catch (err) {
+      if (!this.watchesEnded.signal.aborted) throw err;
     }
   }
 

@@ -1,22 +1,27 @@
 // The one bootstrap every process uses: Connect, gRPC and gRPC-Web on one port
 // for HTTP/1.1 and cleartext HTTP/2 alike, plus health, reflection, /metrics,
-// /healthz, /readyz and a graceful SIGTERM.
+// /healthz, /readyz, bounds on slow and idle clients, and a graceful SIGTERM.
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import http from "node:http";
+import type http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type stream from "node:stream";
-import type { MeshConfig } from "./config.js";
+import { Counter } from "prom-client";
+import { defaultServerSettings, type MeshConfig, type ServerSettings } from "./config.js";
+import { ConnectionDrain } from "./connectionDrain.js";
 import { meshRegistry } from "./descriptors.js";
 import { createGrpcUnaryHandler } from "./grpcUnary.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
 import type { Implementation } from "./implementation.js";
 import type { Logger } from "./logger.js";
 import type { ProcessMetrics } from "./metrics.js";
+import { listenForMetrics, metricsResponder } from "./metricsEndpoint.js";
+import { ProtocolSniffer } from "./protocolSniffer.js";
 import { registerReflection } from "./reflection.js";
 import { meshError } from "./errors.js";
 import { acceptRequestId, requestIdHeader, withRequestId } from "./requestId.js";
+import { closeTimedOut, closeWhenIdle, createHttp1Server } from "./slowClients.js";
 import { errorResponse } from "./transcoding/errorResponse.js";
 
 export type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -25,7 +30,8 @@ export type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
 export interface ServeOptions {
   /** Process name in logs and metrics, e.g. "gateway" or "webhook-worker". */
   processName: string;
-  config: Pick<MeshConfig, "host" | "port" | "maxBodyBytes">;
+  /** `server` settings left out take the contract's defaults. */
+  config: Pick<MeshConfig, "host" | "port" | "maxBodyBytes"> & { server?: Partial<ServerSettings> };
   logger: Logger;
   metrics: ProcessMetrics;
   /** The onering services this process implements (health and reflection list them). */
@@ -35,23 +41,28 @@ export interface ServeOptions {
   httpHandler?: (req: AnyRequest, res: AnyResponse) => boolean;
   /** Whether the process can take traffic now (for /readyz and Health). */
   readiness?: () => boolean | Promise<boolean>;
-  /** Stops taking work and finishes or hands back in-flight work. */
+  /** Stops taking work and finishes or hands back in-flight work; runs once the connections have drained. */
   onShutdown?: () => Promise<void>;
+  /** Makes /metrics on the main port answer only this bearer key (the gateway's port is public). */
+  metricsKey?: string;
 }
 
 export interface RunningServer {
   port: number;
+  /** The port serving only /metrics, when one was asked for. */
+  metricsPort: number | undefined;
   health: HealthRegistry;
-  /** Graceful stop: not serving, no new connections, drain, then onShutdown. */
+  /** How long close() lets in-flight requests run before cutting them. */
+  shutdownGraceMs: number;
+  /** Graceful stop: not ready, no new connections, GOAWAY, drain, then onShutdown. */
   close(): Promise<void>;
 }
 
-// Every HTTP/2 connection starts with this preface; HTTP/1.1 never does.
-const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-
 // A request Node's HTTP/1 parser cannot read still gets the contract's error
 // shape and a request id, then the connection closes (its framing is lost).
+// One whose head did not arrive within the headers timeout gets a 408.
 function answerUnparsable(err: NodeJS.ErrnoException, socket: stream.Duplex): void {
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") return closeTimedOut(socket);
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -74,10 +85,13 @@ function sendJson(res: AnyResponse, status: number, body: unknown): void {
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { logger, metrics } = options;
+  const settings: ServerSettings = { ...defaultServerSettings, ...options.config.server };
   const serviceNames = options.implementations.map((i) => i.service.typeName);
   const health = new HealthRegistry(serviceNames);
   const allServices = [...serviceNames, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
-  const ready = async () => (options.readiness ? await options.readiness() : true);
+  // Readiness fails from the moment shutdown starts, whatever the process reports.
+  const ready = async () => !drain.isDraining && (options.readiness ? await options.readiness() : true);
+  const serveMetrics = metricsResponder(metrics.registry, options.metricsKey);
 
   const implementations = [health.implementation(), ...options.implementations];
   const interceptors = [metrics.interceptor(), ...(options.interceptors ?? [])];
@@ -94,6 +108,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // Every response carries the request id; the header is rewritten so that
   // interceptors and handlers further in read the accepted id, not the raw one.
   const handler = (req: AnyRequest, res: AnyResponse) => {
+    if (req.httpVersionMajor === 1) drain.addResponse(res as http.ServerResponse);
     const requestId = acceptRequestId(req.headers[requestIdHeader]);
     req.headers[requestIdHeader] = requestId;
     res.setHeader(requestIdHeader, requestId);
@@ -110,77 +125,85 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       );
       return;
     }
-    if (req.method === "GET" && path === "/metrics") {
-      void metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { "content-type": metrics.registry.contentType });
-        res.end(text);
-      });
-      return;
-    }
+    if (req.method === "GET" && path === "/metrics") return serveMetrics(req, res);
     if (grpcUnary(req, res) || options.httpHandler?.(req, res)) return;
     connect(req as never, res as never);
   };
 
-  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  const h1 = createHttp1Server(settings.headersTimeoutMs, handler);
   h1.on("clientError", (err: NodeJS.ErrnoException, socket: stream.Duplex) => answerUnparsable(err, socket));
   const h2 = http2.createServer({}, handler);
-  const sockets = new Set<net.Socket>();
+  const drain = new ConnectionDrain(h1);
   h2.on("session", (session) => {
     session.on("error", (err) => logger.debug({ err }, "http2 session error"));
+    closeWhenIdle(session);
+    drain.addSession(session);
+  });
+  const sniffer = new ProtocolSniffer({
+    headersTimeoutMs: settings.headersTimeoutMs,
+    http1: (socket) => h1.emit("connection", socket),
+    http2: (socket) => h2.emit("connection", socket),
   });
 
-  // Peek at the first bytes of each connection and hand it to the server that speaks its protocol.
-  // The peeked bytes go back with unshift: both parsers take what is buffered on the socket before
-  // reading its handle, so HTTP/2 keeps the native socket (a wrapper stream cost ~1 ms of CPU per call).
   // No Nagle: small gRPC replies would otherwise wait for the peer's delayed ACK (~40 ms).
   const tcp = net.createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    drain.addSocket(socket);
     socket.on("error", () => socket.destroy());
-    let head = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const n = Math.min(head.length, h2Preface.length);
-      const isH2 = head.subarray(0, n).equals(h2Preface.subarray(0, n));
-      if (isH2 && head.length < h2Preface.length) return;
-      socket.off("data", onData);
-      socket.pause();
-      socket.unshift(head);
-      if (isH2) return void h2.emit("connection", socket);
-      h1.emit("connection", socket);
-      socket.resume();
-    };
-    socket.on("data", onData);
+    sniffer.sniff(socket);
   });
+  // Beyond the cap Node closes a new connection as soon as it is accepted.
+  tcp.maxConnections = settings.maxConnections;
+  const refused = new Counter({
+    name: "onering_connections_refused_total",
+    help: "Connections closed on arrival because ONERING_MAX_CONNECTIONS were open.",
+    registers: [metrics.registry],
+  });
+  tcp.on("drop", () => refused.inc());
 
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
     tcp.listen(options.config.port, options.config.host, () => resolve());
   });
   const port = (tcp.address() as net.AddressInfo).port;
+  const metricsListener =
+    settings.metricsPort === undefined
+      ? undefined
+      : await listenForMetrics({ host: options.config.host, port: settings.metricsPort, headersTimeoutMs: settings.headersTimeoutMs, registry: metrics.registry });
   health.setAll((await ready()) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-  logger.info({ port, services: serviceNames }, `${options.processName} listening`);
+  logger.info({ port, metricsPort: metricsListener?.port, services: serviceNames }, `${options.processName} listening`);
 
+  const shutdownGraceMs = settings.shutdownGraceSeconds * 1000;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       logger.info("shutting down");
+      const deadline = Date.now() + shutdownGraceMs;
       health.setAll(ServingStatus.NOT_SERVING);
+      health.endWatches();
       tcp.close();
-      h1.closeIdleConnections();
+      sniffer.closePending();
+      if (!(await drain.drain(deadline))) logger.warn({ open: drain.open }, "shutdown grace ended with requests in flight; closing them");
+      drain.destroyAll();
       await options.onShutdown?.();
-      await new Promise((r) => setTimeout(r, 100));
-      for (const socket of sockets) socket.destroy();
+      // Last, so the scraper sees the drain.
+      await metricsListener?.close();
       logger.info("stopped");
     })());
-  return { port, health, close };
+  return { port, metricsPort: metricsListener?.port, health, shutdownGraceMs, close };
 }
+
+// How long onShutdown may take after a drain that used the whole grace; with the
+// default grace (20 s) the process is gone within Kubernetes' 30 s.
+const onShutdownAllowanceMs = 5_000;
 
 /** Closes the server on SIGTERM or SIGINT, then exits. */
 export function exitOnSignal(server: RunningServer, logger: Logger): void {
   const stop = (signal: string) => {
     logger.info({ signal }, "signal received");
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const force = setTimeout(() => {
+      logger.error("shutdown overran its grace; exiting");
+      process.exit(1);
+    }, server.shutdownGraceMs + onShutdownAllowanceMs);
     force.unref();
     server.close().then(
       () => process.exit(0),
