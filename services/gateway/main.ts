@@ -57,6 +57,8 @@ processMain("gateway", async (logger) => {
     implementations,
     interceptors,
     httpHandler: rest.handle,
+    // The gateway's port is public: Prometheus scrapes ONERING_METRICS_PORT, anyone else needs the admin key.
+    metricsKey: config.adminKey,
     onShutdown: async () => {
       await gateway.close();
       await usage.close();

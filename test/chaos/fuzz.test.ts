@@ -88,7 +88,7 @@ function send(req: ReturnType<typeof request>): Promise<{ status: number; header
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 async function rss(): Promise<number> {
-  const text = await (await fetch(`${mesh.gatewayUrl}/metrics`)).text();
+  const text = await (await fetch(`${mesh.gatewayUrl}/metrics`, { headers: { authorization: `Bearer ${mesh.adminKey}` } })).text();
   return Number(/^process_resident_memory_bytes\S* (\d+)/m.exec(text)![1]);
 }
 

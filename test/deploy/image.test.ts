@@ -168,6 +168,9 @@ describe("npm run build", () => {
     const secrets = { "admin-key": randomBytes(16).toString("hex"), "internal-token": randomBytes(16).toString("hex"), "database-url": database.url };
     const ports = new Map<ProcessName, number>();
     for (const p of meshProcesses) ports.set(p.name, await freePort());
+    // The manifests give every pod the same metrics port; on one host each process needs its own.
+    const metricsPorts = new Map<ProcessName, number>();
+    for (const p of meshProcesses) metricsPorts.set(p.name, await freePort());
     const local = (name: ProcessName) => `http://127.0.0.1:${ports.get(name)}`;
     const overrides = {
       HOST: "127.0.0.1",
@@ -196,7 +199,7 @@ describe("npm run build", () => {
     const started = meshProcesses.map((spec) => {
       const deployment = dev.find((o) => o.kind === "Deployment" && o.metadata.name === spec.name)!;
       const [container] = podContainers(deployment);
-      const env = containerEnv(container!, secrets, { ...overrides, PORT: String(ports.get(spec.name)) });
+      const env = containerEnv(container!, secrets, { ...overrides, PORT: String(ports.get(spec.name)), ONERING_METRICS_PORT: String(metricsPorts.get(spec.name)) });
       const logs: string[] = [];
       const child = spawn(process.execPath, container!.args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
       for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk: Buffer) => logs.push(chunk.toString()));
@@ -209,6 +212,9 @@ describe("npm run build", () => {
       });
       const res = await fetch(`${local(name)}/healthz`);
       expect(res.status, name).toBe(200);
+      const metrics = await fetch(`http://127.0.0.1:${metricsPorts.get(name)}/metrics`);
+      expect(metrics.status, `${name} metrics port`).toBe(200);
+      expect(await metrics.text(), name).toContain("process_cpu_seconds_total");
     }
     // The graceful stop Kubernetes relies on: SIGTERM, then a clean exit.
     for (const { name, child } of started) {

@@ -256,16 +256,29 @@ describe.each(overlays)("overlay %s", (overlay) => {
     expect(byKind(objects, "Secret")).toEqual([]);
   });
 
-  it("lets outside traffic reach only the gateway, and the worker out to the internet but not private ranges", () => {
+  it("lets outside traffic reach only the gateway's public port, Prometheus every metrics port, and the worker out to the internet but not private ranges", () => {
     const policies = byKind(objects, "NetworkPolicy").map((p) => p.spec as any);
+    const metricsPort = Number((find(objects, "ConfigMap", "onering-config")!.data as Record<string, string>).ONERING_METRICS_PORT);
     const denyAll = policies.find((p) => Object.keys(p.podSelector).length === 0 && p.policyTypes.includes("Ingress") && !p.ingress);
     expect(denyAll, "default-deny ingress").toBeDefined();
     for (const w of workloads(objects)) {
       const labels = podLabels(w);
       const ingressRules = policies.filter((p) => p.policyTypes.includes("Ingress") && selects(p.podSelector, labels)).flatMap((p) => p.ingress ?? []);
       expect(ingressRules.length > 0 || w.kind === "Job", `${key(w)} has an ingress policy`).toBe(true);
-      const openToOutside = ingressRules.some((r: { from?: { ipBlock?: unknown }[] }) => !r.from || r.from.some((f) => f.ipBlock));
-      expect(openToOutside, `${key(w)} open to outside traffic`).toBe(w.metadata.name === "gateway");
+      const fromOutside = (r: { from?: { ipBlock?: unknown }[] }) => !r.from || r.from.some((f) => f.ipBlock);
+      expect(ingressRules.some(fromOutside), `${key(w)} open to outside traffic`).toBe(w.metadata.name === "gateway");
+      // Open to outside on named ports only, and never on the metrics port.
+      for (const rule of ingressRules.filter(fromOutside)) {
+        expect(rule.ports, `${key(w)} ports open to outside`).toBeDefined();
+        expect(rule.ports.map((p: { port: number }) => p.port), `${key(w)} ports open to outside`).not.toContain(metricsPort);
+      }
+      if (meshProcessNames.includes(w.metadata.name)) {
+        const scrapable = ingressRules.some(
+          (r: { from?: { namespaceSelector?: LabelSelector }[]; ports?: { port: number }[] }) =>
+            r.from?.some((f) => f.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "monitoring") && r.ports?.some((p) => p.port === metricsPort),
+        );
+        expect(scrapable, `${key(w)} metrics port reachable from the monitoring namespace`).toBe(true);
+      }
       // Everything else: only mesh pods, or Prometheus's namespace.
       for (const rule of ingressRules) {
         for (const from of rule.from ?? []) {
@@ -298,7 +311,7 @@ describe.each(overlays)("overlay %s", (overlay) => {
     }
   });
 
-  it("scrapes every mesh Service and alerts at the configured thresholds", () => {
+  it("scrapes every mesh Service on its metrics port and alerts at the configured thresholds", () => {
     const monitor = find(objects, "ServiceMonitor", "onering")!;
     expect(monitor.apiVersion).toBe("monitoring.coreos.com/v1");
     const spec = monitor.spec as { selector: LabelSelector; endpoints: { port: string; path: string }[] };
@@ -306,6 +319,14 @@ describe.each(overlays)("overlay %s", (overlay) => {
     expect(scraped.map((s) => s.metadata.name).sort()).toEqual([...meshProcessNames].sort());
     for (const s of scraped) for (const e of spec.endpoints) expect((s.spec as any).ports.map((p: { name: string }) => p.name), s.metadata.name).toContain(e.port);
     expect(spec.endpoints.map((e) => e.path)).toEqual(["/metrics"]);
+    // Not the gateway's public port, where /metrics needs the admin key: the port every process opens at ONERING_METRICS_PORT.
+    expect(spec.endpoints.map((e) => e.port)).toEqual(["metrics"]);
+    const metricsPort = Number((find(objects, "ConfigMap", "onering-config")!.data as Record<string, string>).ONERING_METRICS_PORT);
+    expect(metricsPort).toBeGreaterThan(0);
+    for (const d of meshDeployments(objects)) {
+      const ports = podContainers(d)[0]!.ports as { name: string; containerPort: number }[];
+      expect(ports.find((p) => p.name === "metrics")?.containerPort, d.metadata.name).toBe(metricsPort);
+    }
 
     const rule = find(objects, "PrometheusRule", "onering-alerts")!;
     expect(rule.apiVersion).toBe("monitoring.coreos.com/v1");

@@ -57,10 +57,12 @@ describe.each(meshProcesses.map((p) => p.name))("%s", (name) => {
     }
   });
 
-  it("serves /healthz, /readyz and Prometheus /metrics", async () => {
+  it("serves /healthz, /readyz and Prometheus /metrics (the gateway's only with the admin key: its port is public)", async () => {
     expect((await fetch(`${mesh.url(name)}/healthz`)).status).toBe(200);
     expect((await fetch(`${mesh.url(name)}/readyz`)).status).toBe(200);
-    const metrics = await (await fetch(`${mesh.url(name)}/metrics`)).text();
+    const open = await fetch(`${mesh.url(name)}/metrics`);
+    expect(open.status).toBe(name === "gateway" ? 401 : 200);
+    const metrics = await (await fetch(`${mesh.url(name)}/metrics`, { headers: { authorization: `Bearer ${mesh.adminKey}` } })).text();
     expect(metrics).toContain("process_cpu_seconds_total");
     expect(metrics).toContain("onering_rpc_requests_total");
   });
