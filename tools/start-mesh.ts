@@ -45,7 +45,8 @@ async function refuseTakenPorts(): Promise<void> {
 }
 
 async function ensureNats(): Promise<void> {
-  if (await natsReachable(natsUrl)) return;
+  // NATS_URL may list a cluster's servers: one answering is enough, the client fails over.
+  if ((await Promise.all(natsUrl.split(",").map((url) => natsReachable(url.trim())))).some(Boolean)) return;
   if (env.NATS_URL || !natsServerOnPath()) {
     fail(`NATS is not reachable at ${natsUrl}.\nStart one with JetStream (nats-server -js), or install nats-server (Debian: apt-get install nats-server) and run npm start again.`);
   }

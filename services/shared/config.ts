@@ -10,7 +10,10 @@ export interface MeshConfig {
   logLevel: string;
   /** DATABASE_URL or <SERVICE>_DATABASE_URL; the storage services take it through requireDatabaseUrl. */
   databaseUrl: string | undefined;
+  /** One server, or a comma-separated list of a cluster's servers (connectNats tries each in turn). */
   natsUrl: string;
+  /** Replicas of every stream and KV bucket: 1 on a single server, 3 on a three-node cluster. */
+  natsReplicas: number;
   /** Prefix of every NATS stream, subject, consumer and bucket, so meshes can share a server. */
   natsPrefix: string;
   adminKey: string;
@@ -142,7 +145,18 @@ function durations(env: Env, name: string, fallback: number[]): number[] {
 }
 
 function url(env: Env, name: string, fallback: string, schemes: string[]): string {
-  const value = read(env, name) ?? fallback;
+  return checkedUrl(name, read(env, name) ?? fallback, schemes);
+}
+
+/** A comma-separated list of URLs, each checked; kept as one string. */
+function urls(env: Env, name: string, fallback: string, schemes: string[]): string {
+  return (read(env, name) ?? fallback)
+    .split(",")
+    .map((part) => checkedUrl(name, part.trim(), schemes))
+    .join(",");
+}
+
+function checkedUrl(name: string, value: string, schemes: string[]): string {
   let parsed: URL;
   try {
     parsed = new URL(value);
@@ -207,7 +221,9 @@ export function loadConfig(service: ServiceName, env: Env = process.env, role?: 
     port,
     logLevel: read(env, "LOG_LEVEL") ?? "info",
     databaseUrl,
-    natsUrl: url(env, "NATS_URL", "nats://127.0.0.1:4222", ["nats:", "tls:"]),
+    natsUrl: urls(env, "NATS_URL", "nats://127.0.0.1:4222", ["nats:", "tls:"]),
+    // A stream cannot have more replicas than the cluster has servers, and JetStream allows at most 5.
+    natsReplicas: int(env, "ONERING_NATS_REPLICAS", 1, 1, 5),
     natsPrefix: name(env, "ONERING_NATS_PREFIX", "onering"),
     adminKey: secret(env, "ONERING_ADMIN_KEY"),
     internalToken: secret(env, "ONERING_INTERNAL_TOKEN"),

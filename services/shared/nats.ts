@@ -1,13 +1,15 @@
 // The NATS connection every process holds: it retries forever, so a NATS
-// restart is an outage to ride out, never a crash.
+// restart is an outage to ride out, never a crash. On a cluster it fails over
+// to another server: those listed in NATS_URL, and those the servers announce.
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "./logger.js";
 
 export type { NatsConnection };
 
+/** `url` is one server or a comma-separated list (MeshConfig.natsUrl). */
 export async function connectNats(url: string, name: string, logger: Logger): Promise<NatsConnection> {
   const nc = await connect({
-    servers: url,
+    servers: url.split(","),
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

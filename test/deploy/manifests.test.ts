@@ -356,6 +356,7 @@ describe("overlay differences", () => {
     for (const h of byKind(dev, "HorizontalPodAutoscaler")) expect((h.spec as any).maxReplicas).toBe(1);
     expect(find(dev, "StatefulSet", "postgres")).toBeDefined();
     expect(String((find(dev, "ConfigMap", "nats-config")!.data as any)["nats.conf"])).not.toContain("cluster");
+    expect((find(dev, "ConfigMap", "onering-config")!.data as any).ONERING_NATS_REPLICAS).toBe("1");
   });
 
   it("prod runs at least two of every process, three clustered NATS servers and no in-cluster Postgres", () => {
@@ -368,6 +369,7 @@ describe("overlay differences", () => {
     const conf = String((find(prod, "ConfigMap", "nats-config")!.data as any)["nats.conf"]);
     expect(conf).toContain("jetstream");
     for (let i = 0; i < 3; i++) expect(conf).toContain(`nats-${i}.nats-headless:6222`);
+    expect((find(prod, "ConfigMap", "onering-config")!.data as any).ONERING_NATS_REPLICAS).toBe("3");
     expect(find(prod, "StatefulSet", "postgres")).toBeUndefined();
     for (const c of workloads(prod).flatMap(podContainers)) expect(c.image, c.name).toMatch(/:[\w.-]+$/);
   });

@@ -21,6 +21,7 @@ describe("loadConfig", () => {
     expect(config.maxBodyBytes).toBe(1_048_576);
     expect(config.usageRecordsEnabled).toBe(true);
     expect(config.natsUrl).toBe("nats://127.0.0.1:4222");
+    expect(config.natsReplicas).toBe(1);
     expect(config.databaseUrl).toBeUndefined();
     expect(config.server).toEqual({ headersTimeoutMs: 10_000, maxConnections: 10_000, shutdownGraceSeconds: 20, metricsPort: undefined });
   });
@@ -38,6 +39,11 @@ describe("loadConfig", () => {
     ["ONERING_RATE_LIMIT_FREE", "-1"],
     ["ONERING_ALERT_LATENCY_P90_SECONDS", "fast"],
     ["NATS_URL", "http://localhost"],
+    ["NATS_URL", "nats://a:4222,,nats://b:4222"],
+    ["NATS_URL", "nats://a:4222,http://b"],
+    ["ONERING_NATS_REPLICAS", "0"],
+    ["ONERING_NATS_REPLICAS", "6"],
+    ["ONERING_NATS_REPLICAS", "three"],
     ["DATABASE_URL", "mysql://x"],
     ["PORT", "70000"],
     ["ONERING_ADMIN_KEY", "short"],
@@ -56,6 +62,12 @@ describe("loadConfig", () => {
   it("requires the admin key and internal token", () => {
     expect(() => loadConfig("key", { ONERING_INTERNAL_TOKEN: "b".repeat(20) })).toThrow("ONERING_ADMIN_KEY");
     expect(() => loadConfig("key", { ONERING_ADMIN_KEY: "a".repeat(20) })).toThrow("ONERING_INTERNAL_TOKEN");
+  });
+
+  it("takes a NATS cluster as a comma-separated list of servers, and its stream replicas", () => {
+    const config = loadConfig("key", { ...base, NATS_URL: "nats://n0:4222, nats://n1:4222,nats://n2:4222", ONERING_NATS_REPLICAS: "3" });
+    expect(config.natsUrl).toBe("nats://n0:4222,nats://n1:4222,nats://n2:4222");
+    expect(config.natsReplicas).toBe(3);
   });
 
   it("reads the slow-client, connection, drain and metrics-port settings", () => {

@@ -67,9 +67,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-/** Deletes every JetStream stream (KV buckets included) of a test's NATS prefix. */
+/** Deletes every JetStream stream (KV buckets included) of a test's NATS prefix; natsUrl may list a cluster's servers. */
 export async function deleteNatsNamespace(natsUrl: string, prefix: string): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect({ servers: natsUrl.split(",") });
   try {
     const jsm = await jetstreamManager(nc);
     for await (const stream of jsm.streams.list()) {
@@ -122,6 +122,7 @@ export interface StartMeshOptions {
   env?: Record<string, string>;
   /** Which processes to run; default all five. */
   only?: ProcessName[];
+  /** One server or a comma-separated list (a cluster's); default the shared test NATS. */
   natsUrl?: string;
   /** Run the TypeScript source (default) or the `npm run build` output, as benchmarks do. */
   source?: ProcessSource;
