@@ -22,8 +22,8 @@ processMain("gateway", async (logger) => {
   const config = loadConfig("gateway");
   const metrics = new ProcessMetrics("gateway");
   const nc = await connectNats(config.natsUrl, "gateway", logger);
-  const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.flags, logger);
-  await ensureUsageStream(nc, config.natsPrefix);
+  const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.natsReplicas, config.flags, logger);
+  await ensureUsageStream(nc, config.natsPrefix, config.natsReplicas);
   const usage = new UsagePublishers(nc, config.natsPrefix, metrics.registry, logger);
   const internal = { internalToken: config.internalToken };
   const gateway = createGateway({

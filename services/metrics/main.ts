@@ -26,7 +26,7 @@ processMain("metrics", async (logger) => {
     logger,
   });
   const nc = await connectNats(config.natsUrl, "metrics", logger);
-  const rollups = await RollupConsumer.start(nc, config.natsPrefix, storage.db, logger);
+  const rollups = await RollupConsumer.start(nc, config.natsPrefix, config.natsReplicas, storage.db, logger);
   const internal = { internalToken: config.internalToken };
   const service = createMetricsService({
     config,

@@ -8,7 +8,7 @@ import { eq, sql } from "drizzle-orm";
 import { RequestRecordBatchSchema, WebhookRecordBatchSchema } from "../../gen/onering/v1/usage_pb.js";
 import type { Storage } from "../shared/database.js";
 import type { Logger } from "../shared/logger.js";
-import type { NatsConnection } from "../shared/nats.js";
+import { retryTimeouts, type NatsConnection } from "../shared/nats.js";
 import { ensureUsageStream, requestSubject, usageStreamName, webhookSubject } from "../shared/usageStream.js";
 import { bucketOf } from "./latencyBuckets.js";
 import * as schema from "./schema.js";
@@ -95,8 +95,8 @@ export class RollupConsumer {
     private readonly logger: Logger,
   ) {}
 
-  static async start(nc: NatsConnection, prefix: string, db: Db, logger: Logger): Promise<RollupConsumer> {
-    await ensureUsageStream(nc, prefix);
+  static async start(nc: NatsConnection, prefix: string, replicas: number, db: Db, logger: Logger): Promise<RollupConsumer> {
+    await ensureUsageStream(nc, prefix, replicas);
     const consumer = new RollupConsumer(nc, prefix, db, logger);
     consumer.loops.push(
       consumer.run(`${prefix}_metrics_requests`, requestSubject(prefix), applyRequests),
@@ -108,7 +108,7 @@ export class RollupConsumer {
   private async run(durable: string, subject: string, apply: (tx: Tx, messages: JsMsg[]) => Promise<void>): Promise<void> {
     const stream = usageStreamName(this.prefix);
     const jsm = await jetstreamManager(this.nc);
-    await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subject: subject, max_ack_pending: 10_000 });
+    await retryTimeouts(() => jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subject: subject, max_ack_pending: 10_000 }));
     const consumer = await jetstream(this.nc).consumers.get(stream, durable);
     while (this.running) {
       try {

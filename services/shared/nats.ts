@@ -1,7 +1,7 @@
 // The NATS connection every process holds: it retries forever, so a NATS
 // restart is an outage to ride out, never a crash. On a cluster it fails over
 // to another server: those listed in NATS_URL, and those the servers announce.
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "./logger.js";
 
 export type { NatsConnection };
@@ -25,4 +25,22 @@ export async function connectNats(url: string, name: string, logger: Logger): Pr
     }
   })();
   return nc;
+}
+
+/**
+ * Runs a JetStream set-up step (creating a stream, the flags bucket, a consumer,
+ * reading a first value), retrying when it times out. On a cluster, of several
+ * processes creating the same stream at once only one gets an answer; the others
+ * time out although the stream now exists (nats-server#3677), and a replica still
+ * joining a new stream can leave a read unanswered. Both pass within moments, so
+ * a start-up should not fail on them.
+ */
+export async function retryTimeouts<T>(step: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (attempt >= attempts || !(err instanceof TimeoutError)) throw err;
+    }
+  }
 }

@@ -5,7 +5,7 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { MeshConfig } from "./config.js";
 import type { Logger } from "./logger.js";
-import type { NatsConnection } from "./nats.js";
+import { retryTimeouts, type NatsConnection } from "./nats.js";
 
 export type FlagName = keyof MeshConfig["flags"];
 export const flagNames = ["external_api_enabled", "external_api_canary_only", "webhooks_enabled", "webhooks_delivery_enabled"] as const satisfies readonly FlagName[];
@@ -40,11 +40,12 @@ export class RuntimeFlags {
     for (const name of flagNames) this.states.set(name, { name, enabled: defaults[name] });
   }
 
-  static async open(nc: NatsConnection, bucket: string, defaults: MeshConfig["flags"], logger: Logger): Promise<RuntimeFlags> {
-    const kv = await new Kvm(nc).create(bucket, { history: 10 });
+  /** `replicas` applies when this call creates the bucket; an existing bucket keeps its own. */
+  static async open(nc: NatsConnection, bucket: string, replicas: number, defaults: MeshConfig["flags"], logger: Logger): Promise<RuntimeFlags> {
+    const kv = await retryTimeouts(() => new Kvm(nc).create(bucket, { history: 10, replicas }));
     const flags = new RuntimeFlags(kv, defaults, logger);
     for (const name of flagNames) {
-      const stored = (await kv.get(name))?.json<StoredFlag>();
+      const stored = (await retryTimeouts(() => kv.get(name)))?.json<StoredFlag>();
       if (stored?.updated_by === undefined && stored?.enabled !== defaults[name]) {
         await kv.put(name, JSON.stringify({ enabled: defaults[name] } satisfies StoredFlag));
       }

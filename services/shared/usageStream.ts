@@ -13,28 +13,31 @@ import {
   type WebhookRecordSchema,
 } from "../../gen/onering/v1/usage_pb.js";
 import type { Logger } from "./logger.js";
-import type { NatsConnection } from "./nats.js";
+import { retryTimeouts, type NatsConnection } from "./nats.js";
 
 export const usageStreamName = (prefix: string) => `${prefix}_usage`;
 export const requestSubject = (prefix: string) => `${prefix}.usage.requests`;
 export const webhookSubject = (prefix: string) => `${prefix}.usage.webhooks`;
 
 /** Creates the stream if it is missing; every publisher and the consumer call it. */
-export async function ensureUsageStream(nc: NatsConnection, prefix: string): Promise<void> {
+export async function ensureUsageStream(nc: NatsConnection, prefix: string, replicas: number): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const name = usageStreamName(prefix);
   const config = {
     name,
     subjects: [requestSubject(prefix), webhookSubject(prefix)],
     storage: StorageType.File,
+    num_replicas: replicas,
     // MetricsService keeps the rollups; the stream only bridges its downtime.
     max_age: nanos(3 * 24 * 3600 * 1000),
   };
-  try {
-    await jsm.streams.info(name);
-  } catch {
-    await jsm.streams.add(config);
-  }
+  await retryTimeouts(async () => {
+    try {
+      await jsm.streams.info(name);
+    } catch {
+      await jsm.streams.add(config);
+    }
+  });
 }
 
 interface RecordPublisherOptions {

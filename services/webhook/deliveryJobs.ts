@@ -4,6 +4,7 @@
 import { AckPolicy, DeliverPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import type { MeshConfig } from "../shared/config.js";
+import { retryTimeouts } from "../shared/nats.js";
 
 export interface DeliveryJob {
   deliveryId: string;
@@ -48,19 +49,24 @@ export function ackWaitMs(config: Pick<MeshConfig, "webhooks">): number {
   return Math.ceil(config.webhooks.attemptTimeoutSeconds * 1000) + 5000;
 }
 
-async function addOrUpdate<T>(add: () => Promise<T>, update: () => Promise<T>): Promise<T> {
-  try {
-    return await add();
-  } catch {
-    return update();
-  }
+/** Every WebhookService and worker replica runs this at start, so the create may race another's. */
+function addOrUpdate<T>(add: () => Promise<T>, update: () => Promise<T>): Promise<T> {
+  return retryTimeouts(async () => {
+    try {
+      return await add();
+    } catch {
+      return update();
+    }
+  });
 }
 
-export async function ensureDeliveryStream(jsm: JetStreamManager, config: Pick<MeshConfig, "natsPrefix" | "webhooks">): Promise<void> {
+export async function ensureDeliveryStream(jsm: JetStreamManager, config: Pick<MeshConfig, "natsPrefix" | "natsReplicas" | "webhooks">): Promise<void> {
   const stream = {
     name: deliveryStreamName(config),
     subjects: [deliverySubject(config)],
     storage: StorageType.File,
+    // The worker consumer inherits it, so a job and its ack state survive the loss of a server.
+    num_replicas: config.natsReplicas,
     duplicate_window: nanos(config.webhooks.replayWindowSeconds * 1000),
   };
   await addOrUpdate(

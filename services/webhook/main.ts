@@ -43,13 +43,13 @@ async function startApi(logger: Logger) {
   const config = loadConfig("webhook");
   const storage = await openWebhookStorage(config, logger);
   const nc = await connectNats(config.natsUrl, "webhook", logger);
-  const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.flags, logger);
+  const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.natsReplicas, config.flags, logger);
   await ensureDeliveryStream(await jetstreamManager(nc), config);
   const deliveries = new DeliveryStore(storage.db);
   const relay = new OutboxRelay(jetstream(nc), deliveries, config, logger);
   relay.start();
   const metrics = new ProcessMetrics("webhook");
-  await ensureUsageStream(nc, config.natsPrefix);
+  await ensureUsageStream(nc, config.natsPrefix, config.natsReplicas);
   const usage = new UsagePublishers(nc, config.natsPrefix, metrics.registry, logger);
   const handlers = webhookHandlers({
     db: storage.db,
@@ -83,13 +83,13 @@ async function startWorker(logger: Logger) {
   const config = loadConfig("webhook", process.env, "worker");
   const storage = await openWebhookStorage(config, logger);
   const nc = await connectNats(config.natsUrl, "webhook-worker", logger);
-  const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.flags, logger);
+  const flags = await RuntimeFlags.open(nc, `${config.natsPrefix}_flags`, config.natsReplicas, config.flags, logger);
   const jsm = await jetstreamManager(nc);
   await ensureDeliveryStream(jsm, config);
   await ensureWorkerConsumer(jsm, config);
   const js = jetstream(nc);
   const metrics = new ProcessMetrics("webhook-worker");
-  await ensureUsageStream(nc, config.natsPrefix);
+  await ensureUsageStream(nc, config.natsPrefix, config.natsReplicas);
   const usage = new UsagePublishers(nc, config.natsPrefix, metrics.registry, logger);
   const relay = new OutboxRelay(js, new DeliveryStore(storage.db), config, logger);
   const worker = new DeliveryWorker({ store: workerStore(storage.db, config), relay, config, flags, logger, metrics: new WorkerMetrics(metrics.registry, usage.webhooks) });

@@ -21,7 +21,7 @@ let publishers: UsagePublishers;
 beforeAll(async () => {
   mesh = await startMesh({ only: ["metrics"], env: { ONERING_ALERT_AUTH_FAILURES_24H: "3" } });
   nc = await connectNats(mesh.natsUrl, "test", createLogger("test", "silent"));
-  await ensureUsageStream(nc, mesh.natsPrefix);
+  await ensureUsageStream(nc, mesh.natsPrefix, 1);
   publishers = new UsagePublishers(nc, mesh.natsPrefix, new ProcessMetrics("test").registry, createLogger("test", "silent"));
 });
 afterAll(async () => {

@@ -18,7 +18,7 @@ let nc: NatsConnection;
 
 beforeAll(async () => {
   nc = await connectNats(testNatsUrl, "test", createLogger("test", "silent"));
-  await ensureUsageStream(nc, prefix);
+  await ensureUsageStream(nc, prefix, 1);
 });
 afterAll(async () => {
   await nc?.close();

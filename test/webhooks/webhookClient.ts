@@ -16,10 +16,11 @@ export const asOwner = (owner: string) => ({ headers: { "x-onering-owner": owner
 
 /** The mesh's runtime flags, flipped the way the flags API does (a KV write). */
 export async function meshFlags(mesh: Mesh): Promise<{ flags: RuntimeFlags; close: () => Promise<void> }> {
-  const nc = await connect({ servers: mesh.natsUrl });
+  const nc = await connect({ servers: mesh.natsUrl.split(",") });
   const flags = await RuntimeFlags.open(
     nc,
     `${mesh.natsPrefix}_flags`,
+    Number(mesh.env.ONERING_NATS_REPLICAS ?? 1),
     { external_api_enabled: true, external_api_canary_only: false, webhooks_enabled: true, webhooks_delivery_enabled: true },
     createLogger("test"),
   );
@@ -28,7 +29,7 @@ export async function meshFlags(mesh: Mesh): Promise<{ flags: RuntimeFlags; clos
 
 /** The worker consumer's state: jobs not yet delivered to a worker, and delivered but unacknowledged. */
 export async function consumerInfo(mesh: Mesh) {
-  const nc = await connect({ servers: mesh.natsUrl });
+  const nc = await connect({ servers: mesh.natsUrl.split(",") });
   try {
     const jsm = await jetstreamManager(nc);
     return await jsm.consumers.info(`${mesh.natsPrefix}_webhook_deliveries`, `${mesh.natsPrefix}_webhook_worker`);
