@@ -22,8 +22,8 @@ export interface NewEvent {
   idempotencyKey?: string;
 }
 
-/** What the outbox relay needs of a new delivery. */
-export type NewDelivery = Pick<DeliveryRow, "id" | "subscriptionId" | "generation">;
+/** What the outbox relay needs of a new delivery; `waits` while its endpoint's circuit is open (the scheduler publishes it when the probe is due). */
+export type NewDelivery = Pick<DeliveryRow, "id" | "subscriptionId" | "generation"> & { waits?: boolean };
 
 export interface Published {
   event: EventRow;
@@ -62,22 +62,22 @@ async function insertMatching(db: WebhookDb, inputs: NewEvent[]): Promise<{ even
       returning id, created_at
     ), new_deliveries as (
       insert into ${deliveries} (id, event_id, subscription_id, status, next_attempt_at)
-      select 'dlv_' || replace(gen_random_uuid()::text, '-', ''), b.id, s.id, 'pending', now()
+      select 'dlv_' || replace(gen_random_uuid()::text, '-', ''), b.id, s.id, 'pending', greatest(now(), s.circuit_open_until)
       from batch b join ${subscriptions} s on s.enabled and exists (
         select from jsonb_array_elements_text(s.event_types) as f(filter)
         where f.filter = b.type or (right(f.filter, 2) = '.*' and starts_with(b.type, left(f.filter, -1))))
-      returning id, event_id, subscription_id
+      returning id, event_id, subscription_id, next_attempt_at > now() as waits
     )
-    select id as event_id, null as delivery_id, null as subscription_id, (extract(epoch from created_at) * 1000)::float8 as created_ms from new_events
+    select id as event_id, null as delivery_id, null as subscription_id, (extract(epoch from created_at) * 1000)::float8 as created_ms, null as waits from new_events
     union all
-    select event_id, id, subscription_id, null from new_deliveries`)) as unknown as {
-    rows: { event_id: string; delivery_id: string | null; subscription_id: string | null; created_ms: number | null }[];
+    select event_id, id, subscription_id, null, waits from new_deliveries`)) as unknown as {
+    rows: { event_id: string; delivery_id: string | null; subscription_id: string | null; created_ms: number | null; waits: boolean | null }[];
   };
   const stored = new Map(batch.map((e) => [e.id, { createdAt: new Date(0), deliveries: [] as NewDelivery[] }]));
   for (const row of result.rows) {
     const event = stored.get(row.event_id)!;
     if (row.delivery_id === null) event.createdAt = new Date(Number(row.created_ms));
-    else event.deliveries.push({ id: row.delivery_id, subscriptionId: row.subscription_id!, generation: 0 });
+    else event.deliveries.push({ id: row.delivery_id, subscriptionId: row.subscription_id!, generation: 0, waits: row.waits === true });
   }
   return batch.map((e) => {
     const { createdAt, deliveries: created } = stored.get(e.id)!;

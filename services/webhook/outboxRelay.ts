@@ -37,10 +37,15 @@ export class OutboxRelay {
     }, 1000, 1, markLingerMs);
   }
 
-  /** Relays freshly committed deliveries now; failures are left to the sweep. */
+  /**
+   * Relays freshly committed deliveries now; failures are left to the sweep.
+   * A delivery whose endpoint's circuit is open waits for the scheduler: sent
+   * now, it would only be parked again, behind other endpoints' jobs.
+   */
   kick(rows: NewDelivery[]): void {
-    if (rows.length === 0) return;
-    const relayed = this.relay(rows.map(jobOf)).finally(() => this.kicked.delete(relayed));
+    const due = rows.filter((row) => !row.waits);
+    if (due.length === 0) return;
+    const relayed = this.relay(due.map(jobOf)).finally(() => this.kicked.delete(relayed));
     this.kicked.add(relayed);
   }
 

@@ -83,6 +83,12 @@ it("a hanging and a failing endpoint with 3x the in-flight capacity queued do no
   await new Promise((r) => setTimeout(r, 1500));
   expect(receiver.on("/fail").length).toBe(failedSoFar);
   expect(receiver.on("/hang").length).toBe(hungSoFar);
+  // New events for an open circuit wait in Postgres for its probe: none enters JetStream to be parked again.
+  const streamSeqBefore = (await consumerInfo(mesh)).delivered.stream_seq;
+  await publishMany("noisy.fail", 50);
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = await consumerInfo(mesh);
+  expect([after.delivered.stream_seq, after.num_pending]).toEqual([streamSeqBefore, 0]);
   // Each endpoint's in-flight cap held, however deep its backlog.
   expect(receiver.maxConcurrent("/hang")).toBeLessThanOrEqual(4);
   const { deliveries } = await client.listDeliveries({ webhookId: failing.id, status: "retrying", pageSize: 200 }, asOwner("key_noisy"));
