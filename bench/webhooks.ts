@@ -197,7 +197,7 @@ export const webhooksSection: Section = {
         table(
           ["call", "ms of CPU per call"],
           [
-            ["PublishEvent (store, relay to JetStream, and its share of claims and records)", formatSpread(spread(perEvent), 2)],
+            ["PublishEvent (store, relay to JetStream; the worker claims and records on its own)", formatSpread(spread(perEvent), 2)],
             ["grpc.health.v1.Health/Check (no storage, no NATS)", formatSpread(spread(perHealthCheck), 2)],
           ],
         ),
