@@ -7,33 +7,26 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reasonOf, violationsOf } from "../../services/shared/errors.js";
-import { startMesh, type Mesh } from "../harness/mesh.js";
-import { eventually, startReceiver, type Receiver } from "./receiver.js";
+import type { Mesh } from "../harness/mesh.js";
+import { eventually, type Receiver } from "./receiver.js";
 import { asOwner, consumerInfo, meshFlags, webhookClient } from "./webhookClient.js";
+import { startWebhookMesh, stopWebhookMesh } from "./webhookMesh.js";
 
 let mesh: Mesh;
 let receiver: Receiver;
 let client: ReturnType<typeof webhookClient>;
 
 beforeAll(async () => {
-  receiver = await startReceiver();
-  mesh = await startMesh({
-    only: ["webhook", "webhook-worker"],
-    env: {
-      ONERING_WEBHOOKS_BACKOFF_SECONDS: "0.2,0.4",
-      ONERING_WEBHOOKS_MAX_ATTEMPTS: "3",
-      ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "1",
-      ONERING_WEBHOOKS_DELIVERY_LOOP_SECONDS: "0.5",
-      // Retries and dead letters here, not the circuit breaker (isolation.test.ts), which would pause the failing receivers.
-      ONERING_WEBHOOKS_CIRCUIT_FAILURES: "1000",
-    },
-  });
-  client = webhookClient(mesh);
+  ({ mesh, receiver, client } = await startWebhookMesh({
+    ONERING_WEBHOOKS_BACKOFF_SECONDS: "0.2,0.4",
+    ONERING_WEBHOOKS_MAX_ATTEMPTS: "3",
+    ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "1",
+    ONERING_WEBHOOKS_DELIVERY_LOOP_SECONDS: "0.5",
+    // Retries and dead letters here, not the circuit breaker (isolation.test.ts), which would pause the failing receivers.
+    ONERING_WEBHOOKS_CIRCUIT_FAILURES: "1000",
+  }));
 });
-afterAll(async () => {
-  await mesh?.stop();
-  await receiver?.close();
-});
+afterAll(() => stopWebhookMesh({ mesh, receiver }));
 
 let seq = 0;
 async function subscribe(owner: string, eventTypes: string[], path = `/hook-${++seq}`) {

@@ -2,32 +2,25 @@
 // cannot starve the others) and auto-disable after failing with no success
 // for the configured period, which tells the owner's other endpoints.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startMesh, type Mesh } from "../harness/mesh.js";
-import { eventually, startReceiver, type Receiver } from "./receiver.js";
+import type { Mesh } from "../harness/mesh.js";
+import { eventually, type Receiver } from "./receiver.js";
 import { asOwner, webhookClient } from "./webhookClient.js";
+import { startWebhookMesh, stopWebhookMesh } from "./webhookMesh.js";
 
 let mesh: Mesh;
 let receiver: Receiver;
 let client: ReturnType<typeof webhookClient>;
 
 beforeAll(async () => {
-  receiver = await startReceiver();
-  mesh = await startMesh({
-    only: ["webhook", "webhook-worker"],
-    env: {
-      ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY: "2",
-      ONERING_WEBHOOKS_AUTO_DISABLE_SECONDS: "1",
-      ONERING_WEBHOOKS_MAX_ATTEMPTS: "20",
-      ONERING_WEBHOOKS_BACKOFF_SECONDS: "0.3",
-      ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "2",
-    },
-  });
-  client = webhookClient(mesh);
+  ({ mesh, receiver, client } = await startWebhookMesh({
+    ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY: "2",
+    ONERING_WEBHOOKS_AUTO_DISABLE_SECONDS: "1",
+    ONERING_WEBHOOKS_MAX_ATTEMPTS: "20",
+    ONERING_WEBHOOKS_BACKOFF_SECONDS: "0.3",
+    ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "2",
+  }));
 });
-afterAll(async () => {
-  await mesh?.stop();
-  await receiver?.close();
-});
+afterAll(() => stopWebhookMesh({ mesh, receiver }));
 
 it("caps concurrent attempts per endpoint, and a slow endpoint does not hold up a fast one", async () => {
   await client.createWebhook({ url: `${receiver.url}/slow`, eventTypes: ["load.slow"] }, asOwner("key_cap"));

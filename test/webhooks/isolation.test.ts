@@ -6,9 +6,10 @@
 // Real processes, Postgres and JetStream; before the delivery engine kept due
 // times in Postgres the healthy endpoint got 0 of 20 within 30 s.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startMesh, type Mesh } from "../harness/mesh.js";
-import { eventually, startReceiver, type Receiver } from "./receiver.js";
+import type { Mesh } from "../harness/mesh.js";
+import { eventually, type Receiver } from "./receiver.js";
 import { asOwner, consumerInfo, webhookClient } from "./webhookClient.js";
+import { startWebhookMesh, stopWebhookMesh } from "./webhookMesh.js";
 
 const maxInFlight = 150;
 const noisyDeliveries = 3 * maxInFlight;
@@ -19,27 +20,19 @@ let receiver: Receiver;
 let client: ReturnType<typeof webhookClient>;
 
 beforeAll(async () => {
-  receiver = await startReceiver();
-  mesh = await startMesh({
-    only: ["webhook", "webhook-worker"],
-    env: {
-      ONERING_WEBHOOKS_WORKER_MAX_IN_FLIGHT: String(maxInFlight),
-      ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY: "4",
-      ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "2",
-      ONERING_WEBHOOKS_BACKOFF_SECONDS: "0.5",
-      ONERING_WEBHOOKS_MAX_ATTEMPTS: "50",
-      ONERING_WEBHOOKS_CIRCUIT_FAILURES: String(circuitFailures),
-      // Longer than the test: once open, the bad endpoints stay paused.
-      ONERING_WEBHOOKS_CIRCUIT_COOLDOWN_SECONDS: "600",
-      ONERING_WEBHOOKS_DELIVERY_LOOP_SECONDS: "0.5",
-    },
-  });
-  client = webhookClient(mesh);
+  ({ mesh, receiver, client } = await startWebhookMesh({
+    ONERING_WEBHOOKS_WORKER_MAX_IN_FLIGHT: String(maxInFlight),
+    ONERING_WEBHOOKS_ENDPOINT_CONCURRENCY: "4",
+    ONERING_WEBHOOKS_ATTEMPT_TIMEOUT_SECONDS: "2",
+    ONERING_WEBHOOKS_BACKOFF_SECONDS: "0.5",
+    ONERING_WEBHOOKS_MAX_ATTEMPTS: "50",
+    ONERING_WEBHOOKS_CIRCUIT_FAILURES: String(circuitFailures),
+    // Longer than the test: once open, the bad endpoints stay paused.
+    ONERING_WEBHOOKS_CIRCUIT_COOLDOWN_SECONDS: "600",
+    ONERING_WEBHOOKS_DELIVERY_LOOP_SECONDS: "0.5",
+  }));
 });
-afterAll(async () => {
-  await mesh?.stop();
-  await receiver?.close();
-});
+afterAll(() => stopWebhookMesh({ mesh, receiver }));
 
 async function publishMany(type: string, count: number): Promise<void> {
   for (let i = 0; i < count; i += 50) {
