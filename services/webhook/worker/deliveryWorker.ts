@@ -15,7 +15,8 @@ import type { OutboxRelay } from "../outboxRelay.js";
 import type { AttemptResult } from "./attemptStore.js";
 import type { Claim, ClaimedDelivery, Parking } from "./claimStore.js";
 import { EndpointSlots } from "./endpointSlots.js";
-import { createDeliveryAgent, sendAttempt, type SendOptions } from "./sendAttempt.js";
+import { DeliveryAgents } from "./deliveryAgents.js";
+import { sendAttempt, type SendOptions } from "./sendAttempt.js";
 import type { WorkerMetrics } from "./workerMetrics.js";
 import type { WorkerStore } from "./workerStore.js";
 
@@ -79,7 +80,7 @@ export class DeliveryWorker {
   private readonly fetchBatch: number;
   private readonly latestSendMs: number;
   private readonly sendOptions: SendOptions;
-  private readonly agent;
+  private readonly agents: DeliveryAgents;
   private readonly claims: Batcher<string, Claim>;
   private readonly records: Batcher<AttemptResult, undefined>;
   private readonly parkings: Batcher<Parking, undefined>;
@@ -96,8 +97,8 @@ export class DeliveryWorker {
     this.senders = new EndpointSlots(w.endpointConcurrency, Infinity, (go) => go());
     this.latestSendMs = ackWaitMs(deps.config) - w.attemptTimeoutSeconds * 1000 - leaseMarginMs;
     this.fetchBatch = Math.max(1, (w.endpointConcurrency * waitingPerSlot) / 2);
-    this.sendOptions = { timeoutMs: w.attemptTimeoutSeconds * 1000, allowPrivateUrls: w.allowPrivateUrls, perEndpointConnections: w.endpointConcurrency };
-    this.agent = createDeliveryAgent(this.sendOptions);
+    this.sendOptions = { timeoutMs: w.attemptTimeoutSeconds * 1000, allowPrivateUrls: w.allowPrivateUrls };
+    this.agents = new DeliveryAgents(this.sendOptions, w.endpointConcurrency);
     this.claims = new Batcher((ids) => deps.store.claim(ids), 500, claimsInFlight);
     this.records = new Batcher(async (results) => {
       const outcome = await deps.store.record(results);
@@ -247,7 +248,7 @@ export class DeliveryWorker {
       // the job waited. Renewing only a job that waited saves a NATS write per
       // delivery: at full speed a quarter of the worker's CPU, half of NATS's.
       if (Date.now() - queued.ackWaitFrom > ackWaitRenewAfterMs) renewAckWait(queued);
-      const result = await sendAttempt(this.agent, delivery, this.sendOptions);
+      const result = await sendAttempt(this.agents.for(delivery.webhookId), delivery, this.sendOptions);
       const attempt = result.attempt;
       this.deps.metrics.observe(attempt.statusCode, attempt.error, Number(attempt.durationMs) / 1000);
       if (attempt.error) this.deps.logger.info({ delivery: delivery.id, attempt: attempt.number, error: attempt.error }, "delivery attempt failed");
@@ -282,7 +283,7 @@ export class DeliveryWorker {
     await this.loop;
     for (const { msg } of this.slots.takeWaiting()) msg.nak();
     await Promise.allSettled([...this.inFlight]);
-    await this.agent.close();
+    await this.agents.close();
   }
 }
 

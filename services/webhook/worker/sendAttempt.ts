@@ -18,13 +18,13 @@ const maxBodyBytes = 4096;
 export interface SendOptions {
   timeoutMs: number;
   allowPrivateUrls: boolean;
-  perEndpointConnections: number;
 }
 
-export function createDeliveryAgent(options: SendOptions): Agent {
+/** A connection pool for one subscription's attempts (deliveryAgents.ts). */
+export function createDeliveryAgent(options: SendOptions, connections: number): Agent {
   return new Agent({
     connect: { lookup: guardedLookup(options.allowPrivateUrls), timeout: options.timeoutMs },
-    connections: options.perEndpointConnections,
+    connections,
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
   });
