@@ -38,7 +38,7 @@ export interface RecordOutcome {
   /** Deliveries created by `endpoint.disabled` events, for the outbox relay. */
   newDeliveries: NewDelivery[];
   disabled: { webhookId: string; reason: string }[];
-  /** Endpoints whose circuit opened (or opened again after a failed probe) in this batch. */
+  /** Endpoints whose circuit opened from closed in this batch. */
   circuitsOpened: string[];
   outcomes: { delivered: number; retried: number; deadLettered: number };
   settled: SettledAttempt[];
@@ -99,8 +99,10 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
         sub.failingSince ??= attemptTime;
         // At the threshold the circuit opens, and every failure past it (a failed probe) opens it again.
         if (++sub.consecutiveFailures >= config.circuitFailures) {
+          // Counted (and logged) when it opens, not for every attempt that was already out when it did.
+          const wasOpen = sub.circuitOpenUntil !== null && sub.circuitOpenUntil > now;
           sub.circuitOpenUntil = new Date(now.getTime() + config.circuitCooldownSeconds * 1000);
-          if (!outcome.circuitsOpened.includes(sub.id)) outcome.circuitsOpened.push(sub.id);
+          if (!wasOpen && !outcome.circuitsOpened.includes(sub.id)) outcome.circuitsOpened.push(sub.id);
         }
         if (attempt.statusCode === 410) disable(sub, "the receiver answered 410 Gone");
         else if (now.getTime() - sub.failingSince.getTime() >= config.autoDisableSeconds * 1000) {
