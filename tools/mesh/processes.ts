@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parentPipeVariable } from "../../services/shared/parentPipe.js";
 
-/** The repository, whether this module runs from tools/ or from its build in dist/tools/. */
+/** The repository, whether this module runs from tools/ or from its build in dist-launcher/tools/. */
 export const repoRoot = ((): string => {
   let dir = fileURLToPath(new URL(".", import.meta.url));
   while (!existsSync(path.join(dir, "package.json"))) dir = path.dirname(dir);
