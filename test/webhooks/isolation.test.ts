@@ -54,7 +54,10 @@ it("a hanging and a failing endpoint with 3x the in-flight capacity queued do no
   await eventually(() => healthyIds().size >= 20, "all 20 healthy deliveries while the noisy backlog waits", 20_000);
   // Each at the first attempt: none waited behind the bad endpoints (they share its host) until it timed out.
   const quiet = (await client.listWebhooks({}, asOwner("key_quiet"))).webhooks[0]!;
-  const { deliveries: healthy } = await client.listDeliveries({ webhookId: quiet.id, pageSize: 50 }, asOwner("key_quiet"));
+  const healthy = await eventually(async () => {
+    const { deliveries } = await client.listDeliveries({ webhookId: quiet.id, pageSize: 50 }, asOwner("key_quiet"));
+    return deliveries.every((d) => d.status === "delivered") && deliveries;
+  }, "the healthy deliveries recorded");
   expect(healthy.map((d) => [d.status, d.attempts.length])).toEqual(Array(20).fill(["delivered", 1]));
   expect(receiver.on("/healthy")).toHaveLength(20);
 
