@@ -63,12 +63,14 @@ afterAll(() => receiver.close());
 const noOutcome = { newDeliveries: [], disabled: [], circuitsOpened: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 }, settled: [] };
 
 /** Runs the worker over `messages`, each claim answered after `claimDelayMs`, until every one is settled; returns what was parked. */
-async function deliver(messages: FakeMessage[], claimDelayMs: number, env: Record<string, string> = {}): Promise<Parking[]> {
+async function deliver(messages: FakeMessage[], claimDelayMs: number, env: Record<string, string> = {}, leaseMs = 60_000): Promise<Parking[]> {
   const parked: Parking[] = [];
   const store: WorkerStore = {
     claim: async (ids) => {
       await new Promise((r) => setTimeout(r, claimDelayMs));
-      return ids.map((id) => ({ send: { id, webhookId: "wh_1", url: `${receiver.url}/hook`, secrets: [newSigningSecret()], payload: "{}", attemptNumber: 1 } }));
+      return ids.map((id) => ({
+        send: { id, webhookId: "wh_1", url: `${receiver.url}/hook`, secrets: [newSigningSecret()], payload: "{}", attemptNumber: 1, leasedUntil: new Date(Date.now() + leaseMs) },
+      }));
     },
     record: async () => noOutcome,
     park: async (parkings) => void parked.push(...parkings),
@@ -112,4 +114,13 @@ it("parks the jobs an endpoint has no room for and acknowledges them, so none ho
   for (const p of parked) expect(p.until!.getTime()).toBeGreaterThan(Date.now() - 5000);
   for (const m of messages) expect(m.calls.filter((c) => c === "nak")).toEqual([]);
   expect(received()).toEqual(expect.arrayContaining(messages.slice(0, 12).map((m) => JSON.parse(m.string()).d)));
+});
+
+it("parks a claimed job, giving its lease up, when too little of the lease is left for an attempt, rather than sending it", async () => {
+  const messages = [message(40, "dlv_shortlease")];
+  // A 10 s attempt timeout against a lease that ends in 5 s: another worker could send it once the lease is over.
+  const parked = await deliver(messages, 0, {}, 5_000);
+  expect(parked).toEqual([{ id: "dlv_shortlease", until: null, release: true }]);
+  expect(received()).not.toContain("dlv_shortlease");
+  expect(messages[0]!.calls).toEqual(["ack"]);
 });

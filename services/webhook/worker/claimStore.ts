@@ -22,6 +22,8 @@ export interface ClaimedDelivery {
   /** The exact JSON body to POST. */
   payload: string;
   attemptNumber: number;
+  /** The lease: no other worker sends it before then. */
+  leasedUntil: Date;
 }
 
 /** The body every receiver gets, per the Standard Webhooks payload shape. */
@@ -50,7 +52,7 @@ export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: num
   });
 }
 
-function sendable(delivery: DeliveryRow, subscription: SubscriptionRow, event: EventRow, now: Date): ClaimedDelivery {
+function sendable(delivery: DeliveryRow, subscription: SubscriptionRow, event: EventRow, now: Date, leasedUntil: Date): ClaimedDelivery {
   return {
     id: delivery.id,
     webhookId: subscription.id,
@@ -58,6 +60,7 @@ function sendable(delivery: DeliveryRow, subscription: SubscriptionRow, event: E
     secrets: signingSecrets(subscription, now),
     payload: deliveryPayload(event),
     attemptNumber: delivery.attemptCount + 1,
+    leasedUntil,
   };
 }
 
@@ -69,15 +72,16 @@ function sendable(delivery: DeliveryRow, subscription: SubscriptionRow, event: E
  */
 async function leaseSendable(db: WebhookDb, ids: string[], leaseMs: number): Promise<Map<string, ClaimedDelivery>> {
   const now = new Date();
+  const leasedUntil = new Date(now.getTime() + leaseMs);
   let statement = leaseStatements.get(db);
   if (statement === undefined) leaseStatements.set(db, (statement = prepareLease(db)));
   const rows = await statement.execute({
     ids,
     now: now.toISOString(),
-    leasedUntil: new Date(now.getTime() + leaseMs).toISOString(),
+    leasedUntil: leasedUntil.toISOString(),
     dueBy: new Date(now.getTime() + earlyToleranceMs).toISOString(),
   });
-  return new Map(rows.map(({ subscriptions: subscription, events: event, ...delivery }) => [delivery.id, sendable(delivery, subscription, event, now)]));
+  return new Map(rows.map(({ subscriptions: subscription, events: event, ...delivery }) => [delivery.id, sendable(delivery, subscription, event, now, leasedUntil)]));
 }
 
 // Built once per database and bound to each claim's values: building it per
@@ -163,7 +167,7 @@ async function claimOthers(db: WebhookDb, ids: string[], leaseMs: number): Promi
         probes.push(subscription.id);
       }
       lease.push(delivery.id);
-      claimed.set(delivery.id, { send: sendable(delivery, subscription, eventById.get(delivery.eventId)!, now) });
+      claimed.set(delivery.id, { send: sendable(delivery, subscription, eventById.get(delivery.eventId)!, now, leaseEnd) });
     }
     if (orphaned.length > 0) {
       await tx.update(deliveries).set({ status: "dead_letter", deadLetteredAt: now, nextAttemptAt: null, leasedUntil: null }).where(inArray(deliveries.id, orphaned));

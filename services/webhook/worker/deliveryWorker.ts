@@ -28,7 +28,7 @@ const fetchExpiresMs = 1000;
 const waitingPerSlot = 8;
 // Jobs claimed ahead per endpoint slot, so claims go in batches larger than the
 // cap while earlier jobs are being sent. A claimed job waits for a send slot at
-// most until its lease could run out during the attempt; then it is parked.
+// most until too little of its lease is left for a whole attempt; then it is parked.
 const claimAheadPerSlot = 4;
 const leaseMarginMs = 1000;
 // An endpoint with a crowded queue none of whose attempts finished for this
@@ -78,7 +78,6 @@ export class DeliveryWorker {
   private readonly slots: EndpointSlots<QueuedJob>;
   private readonly senders: EndpointSlots<() => void>;
   private readonly fetchBatch: number;
-  private readonly latestSendMs: number;
   private readonly sendOptions: SendOptions;
   private readonly agents: DeliveryAgents;
   private readonly claims: Batcher<string, Claim>;
@@ -95,7 +94,6 @@ export class DeliveryWorker {
     const w = deps.config.webhooks;
     this.slots = new EndpointSlots(w.endpointConcurrency * claimAheadPerSlot, w.endpointConcurrency * waitingPerSlot, (queued) => this.begin(queued));
     this.senders = new EndpointSlots(w.endpointConcurrency, Infinity, (go) => go());
-    this.latestSendMs = ackWaitMs(deps.config) - w.attemptTimeoutSeconds * 1000 - leaseMarginMs;
     this.fetchBatch = Math.max(1, (w.endpointConcurrency * waitingPerSlot) / 2);
     this.sendOptions = { timeoutMs: w.attemptTimeoutSeconds * 1000, allowPrivateUrls: w.allowPrivateUrls };
     this.agents = new DeliveryAgents(this.sendOptions, w.endpointConcurrency);
@@ -224,7 +222,6 @@ export class DeliveryWorker {
   /** The attempt's result, or nothing when the job was settled without a send. */
   private async claimAndSend(queued: QueuedJob): Promise<AttemptResult | undefined> {
     const { msg, job } = queued;
-    const claimStarted = Date.now();
     let claim: Claim;
     try {
       claim = await this.claims.add(job.deliveryId);
@@ -240,7 +237,7 @@ export class DeliveryWorker {
     await new Promise<void>((go) => this.senders.offer(job.webhookId, go));
     try {
       // Sent and recorded only within the claim's lease, so no other worker can be sending it too.
-      if (Date.now() - claimStarted > this.latestSendMs) {
+      if (delivery.leasedUntil.getTime() - Date.now() < this.sendOptions.timeoutMs + leaseMarginMs) {
         this.deps.metrics.parkedJobs(1);
         return void (await this.settleByParking(msg, { id: delivery.id, until: null, release: true }));
       }
