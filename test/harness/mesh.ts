@@ -26,8 +26,9 @@ const readyTimeoutMs = 120_000;
 // while /readyz answered from someone else's server. So ports come from below
 // that range, from a block of each vitest worker's own (VITEST_POOL_ID, 0
 // outside vitest), counting up so that a file never picks one twice.
+// TEST_PORT_BASE moves the blocks, so suites of two checkouts can run at once.
 const portBlockSize = 2000;
-const portBlockStart = 10_000 + Number(process.env.VITEST_POOL_ID ?? 0) * portBlockSize;
+const portBlockStart = Number(process.env.TEST_PORT_BASE ?? 10_000) + Number(process.env.VITEST_POOL_ID ?? 0) * portBlockSize;
 let portOffset = Math.floor(Math.random() * portBlockSize);
 
 function canBind(port: number): Promise<boolean> {
