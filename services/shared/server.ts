@@ -2,14 +2,15 @@
 // for HTTP/1.1 and cleartext HTTP/2 alike, plus health, reflection, /metrics,
 // /healthz, /readyz, bounds on slow and idle clients, and a graceful SIGTERM.
 import type { Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type stream from "node:stream";
 import { Counter } from "prom-client";
 import { defaultServerSettings, type MeshConfig, type ServerSettings } from "./config.js";
+import { createConnectAdapter } from "./connectAdapter.js";
 import { ConnectionDrain } from "./connectionDrain.js";
+import { refuseDeepRequests } from "./deepRequestProbe.js";
 import { meshRegistry } from "./descriptors.js";
 import { createGrpcUnaryHandler } from "./grpcUnary.js";
 import { HealthRegistry, ServingStatus } from "./health.js";
@@ -94,10 +95,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const serveMetrics = metricsResponder(metrics.registry, options.metricsKey);
 
   const implementations = [health.implementation(), ...options.implementations];
-  const interceptors = [metrics.interceptor(), ...(options.interceptors ?? [])];
-  const connect = connectNodeAdapter({
+  // A request refused for nesting too deeply is answered before auth and validation see its stand-in empty message.
+  const interceptors = [metrics.interceptor(), refuseDeepRequests, ...(options.interceptors ?? [])];
+  const connect = createConnectAdapter({
     readMaxBytes: options.config.maxBodyBytes,
     interceptors,
+    logger,
     routes: (router) => {
       for (const { service, impl } of implementations) router.service(service, impl);
       registerReflection(router, meshRegistry, allServices);
@@ -127,7 +130,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     }
     if (req.method === "GET" && path === "/metrics") return serveMetrics(req, res);
     if (grpcUnary(req, res) || options.httpHandler?.(req, res)) return;
-    connect(req as never, res as never);
+    connect(req, res);
   };
 
   const h1 = createHttp1Server(settings.headersTimeoutMs, handler);

@@ -13,7 +13,8 @@ import { tooDeepViolation } from "./jsonDepth.js";
 // A top-level field decoded alone is one level shallower than inside its request.
 const fieldRecursionLimit = 99;
 
-function messageType(field: DescField | undefined): DescMessage | undefined {
+/** The message type a field holds, alone or in a list, if any. */
+export function messageType(field: DescField | undefined): DescMessage | undefined {
   if (field?.fieldKind === "message") return field.message;
   if (field?.fieldKind === "list" && field.listKind === "message") return field.message;
   return undefined;
