@@ -1,33 +1,31 @@
 // Prometheus metrics for one process: Node defaults plus a count and a latency
 // histogram per RPC and code. Services register their domain metrics on `registry`.
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-
-type RpcLabel = "service" | "method" | "code";
+import { Registry, collectDefaultMetrics } from "prom-client";
+import { TallyCounter, TallyHistogram, type TallyCounterChild, type TallyHistogramChild } from "./tallyMetrics.js";
 
 export class ProcessMetrics {
   readonly registry = new Registry();
-  readonly rpcRequests: Counter<RpcLabel>;
-  readonly rpcDuration: Histogram<RpcLabel>;
-  // One pair of labelled children per service, method and code, so a call does
-  // not build two label objects (prom-client still hashes them on every call).
-  private readonly children = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<RpcLabel> }>();
+  private readonly rpcRequests: TallyCounter;
+  private readonly rpcDuration: TallyHistogram;
+  private readonly children = new Map<string, { requests: TallyCounterChild; duration: TallyHistogramChild }>();
 
   constructor(processName: string) {
     this.registry.setDefaultLabels({ process: processName });
     collectDefaultMetrics({ register: this.registry });
-    this.rpcRequests = new Counter({
+    const labelNames = ["service", "method", "code"];
+    this.rpcRequests = new TallyCounter({
       name: "onering_rpc_requests_total",
       help: "RPCs handled, by service, method and status code.",
-      labelNames: ["service", "method", "code"],
-      registers: [this.registry],
+      labelNames,
+      registry: this.registry,
     });
-    this.rpcDuration = new Histogram({
+    this.rpcDuration = new TallyHistogram({
       name: "onering_rpc_duration_seconds",
       help: "RPC handling time, by service, method and status code.",
-      labelNames: ["service", "method", "code"],
+      labelNames,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [this.registry],
+      registry: this.registry,
     });
   }
 
@@ -36,7 +34,7 @@ export class ProcessMetrics {
     const key = `${service}/${method}/${code}`;
     let child = this.children.get(key);
     if (!child) {
-      child = { requests: this.rpcRequests.labels(service, method, code), duration: this.rpcDuration.labels(service, method, code) };
+      child = { requests: this.rpcRequests.child(service, method, code), duration: this.rpcDuration.child(service, method, code) };
       this.children.set(key, child);
     }
     child.requests.inc();
