@@ -1,4 +1,4 @@
-// What publishing one usage record per external request (batched to NATS for
+// What publishing usage records of external requests (added up per flush, batched to NATS for
 // MetricsService) costs the gateway: two gateways of one mesh, records on and
 // off (ONERING_USAGE_RECORDS_ENABLED=0), taking turns under the same load.
 import { startGatewayReplica } from "../test/keys/gatewayClient.js";

@@ -11,12 +11,6 @@ export type Caller =
 
 export const callerKey = createContextKey<Caller | undefined>(undefined, { description: "onering caller" });
 
-/**
- * The key the edge verified, set before the canary and rate-limit checks so
- * that usage records of refused calls still name their key and tier.
- */
-export const verifiedKeyKey = createContextKey<ApiKey | undefined>(undefined, { description: "onering verified key" });
-
 /** The API key of the call; the edge guarantees one on external routes. */
 export function apiKeyCaller(caller: Caller | undefined): Extract<Caller, { kind: "key" }> {
   if (caller?.kind !== "key") throw meshError("MISSING_API_KEY", "this route needs an API key");

@@ -1,22 +1,26 @@
 // The gateway edge as one Connect interceptor, so Connect, gRPC, gRPC-Web and
-// the REST transcoder all pass the same checks in the same order:
+// the REST transcoder all pass the same checks in the same order, in one pass:
 //   admin routes: admin key (an API key gets 403);
 //   external routes: kill switch → key present and well-formed → verify →
-//   canary-only mode → rate limit → handler.
+//   canary-only mode → rate limit → handler, then one usage record.
 // Rate-limit headers go on the response, or on the error when one is thrown.
-import { ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
+// A cached key with leased tokens is admitted without awaiting anything.
+import { ConnectError, type Interceptor, type StreamRequest, type StreamResponse, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import type { Registry } from "prom-client";
+import type { ApiKey } from "../../gen/onering/v1/key_pb.js";
 import { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
 import { looksLikeApiKey } from "../shared/apiKeyFormat.js";
-import { meshError } from "../shared/errors.js";
+import { meshError, reasonOf, reasons, type ErrorReason } from "../shared/errors.js";
 import { secretsEqual } from "../shared/internalAuth.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
-import { HeaderMap } from "../shared/headerMap.js";
-import { callerKey, verifiedKeyKey, type Caller } from "./caller.js";
+import { TallyCounter } from "../shared/tallyMetrics.js";
+import { callerKey, type Caller } from "./caller.js";
 import { presentedCredential } from "./credentials.js";
 import type { KeyVerifier } from "./keyVerifier.js";
-import type { QuotaLeases } from "./quotaLeases.js";
+import type { QuotaDecision, QuotaLeases } from "./quotaLeases.js";
 import { rateLimitHeaders } from "./rateLimitHeaders.js";
 import { isAdminMethod } from "./routeKinds.js";
+import type { UsageRecorder } from "./usageRecorder.js";
 import type { UsageTally } from "./usageTally.js";
 
 export interface EdgeDeps {
@@ -25,57 +29,128 @@ export interface EdgeDeps {
   verifier: KeyVerifier;
   quotas: QuotaLeases;
   usage: UsageTally;
-  /** Called with each refusal of the edge itself, e.g. to count it by reason. */
-  onRefused?: (err: ConnectError) => void;
+  /** Where usage records of external requests go (MetricsService); none when switched off. */
+  records: UsageRecorder | undefined;
+  registry: Registry;
 }
 
-function authenticateAdmin(header: Headers, adminKey: string): Caller {
-  const credential = presentedCredential(header);
-  if (secretsEqual(credential, adminKey)) return { kind: "admin" };
-  if (looksLikeApiKey(credential)) throw meshError("FORBIDDEN", "API keys cannot call admin or monitoring routes");
-  throw meshError("INVALID_API_KEY", "invalid admin key");
+const outcomeByReason: Partial<Record<ErrorReason, string>> = {
+  MISSING_API_KEY: "auth_failure",
+  INVALID_API_KEY: "auth_failure",
+  API_KEY_REVOKED: "auth_failure",
+  RATE_LIMITED: "rate_limited",
+  CANARY_ONLY_MODE: "canary_rejected",
+  EXTERNAL_API_DISABLED: "disabled",
+};
+
+const canaryHeader = "x-canary-mode";
+
+/** How far an external call got through the edge, for its headers and its usage record. */
+interface Passage {
+  key: ApiKey | undefined;
+  quota: QuotaDecision | undefined;
 }
 
-async function authenticateKey(header: Headers, values: ContextValues, deps: EdgeDeps, response: Headers): Promise<Caller> {
-  if (!deps.flags.enabled("external_api_enabled")) throw meshError("EXTERNAL_API_DISABLED", "the external API is switched off");
-  const key = await deps.verifier.verify(presentedCredential(header));
-  values.set(verifiedKeyKey, key);
-  if (deps.flags.enabled("external_api_canary_only") && !key.canary) {
-    throw meshError("CANARY_ONLY_MODE", "only canary keys may call during canary-only mode");
-  }
-  const quota = await deps.quotas.take(key.id, Number(key.rateLimitPerHour));
-  rateLimitHeaders(quota, response);
-  if (!quota.admitted) throw meshError("RATE_LIMITED", `hourly limit of ${quota.limit} requests reached`);
-  return { kind: "key", key, quota, usageCount: deps.usage.admit(key) };
-}
+type Call = UnaryRequest | StreamRequest;
+type Next = (req: Call) => Promise<UnaryResponse | StreamResponse>;
 
-function withHeaders(err: unknown, response: Headers): ConnectError {
+function withHeaders(err: unknown, set: (target: Headers) => void): ConnectError {
   const error = ConnectError.from(err);
-  response.forEach((value, name) => error.metadata.set(name, value));
+  set(error.metadata);
   return error;
 }
 
 export function edgeInterceptor(deps: EdgeDeps): Interceptor {
   const adminMethods = new Set(GatewayService.methods.filter(isAdminMethod).map((m) => m.name));
-  return (next) => async (req) => {
-    if (req.service.typeName !== GatewayService.typeName) return next(req);
-    const response = new HeaderMap();
-    response.set("x-canary-mode", String(deps.flags.enabled("external_api_canary_only")));
+  const requests = new TallyCounter({
+    name: "onering_external_requests_total",
+    help: "External API requests by key tier and outcome (ok, auth_failure, rate_limited, canary_rejected, disabled, error).",
+    labelNames: ["tier", "outcome"],
+    registry: deps.registry,
+  });
+  const refusals = new TallyCounter({
+    name: "onering_gateway_refusals_total",
+    help: "Requests the edge refused, by contract reason.",
+    labelNames: ["reason"],
+    registry: deps.registry,
+  });
+  const canary = () => (deps.flags.enabled("external_api_canary_only") ? "true" : "false");
+
+  const refuse = (err: unknown, set: (target: Headers) => void): ConnectError => {
+    const error = withHeaders(err, set);
+    refusals.child(reasonOf(error)).inc();
+    return error;
+  };
+
+  const record = (req: Call, passage: Passage, started: number, outcome: string, status: number) => {
+    const tier = passage.key?.tier ?? "unknown";
+    requests.child(tier, outcome).inc();
+    deps.records?.record(passage.key?.id ?? "", tier, req.method.name, outcome, status, (performance.now() - started) * 1000);
+  };
+
+  const admitAdmin = async (req: Call, next: Next) => {
+    const mode = canary();
+    const setHeaders = (target: Headers) => target.set(canaryHeader, mode);
+    try {
+      const credential = presentedCredential(req.header);
+      if (!secretsEqual(credential, deps.adminKey)) {
+        if (looksLikeApiKey(credential)) throw meshError("FORBIDDEN", "API keys cannot call admin or monitoring routes");
+        throw meshError("INVALID_API_KEY", "invalid admin key");
+      }
+    } catch (err) {
+      throw refuse(err, setHeaders);
+    }
+    req.contextValues.set(callerKey, { kind: "admin" });
+    try {
+      const res = await next(req);
+      setHeaders(res.header);
+      return res;
+    } catch (err) {
+      throw withHeaders(err, setHeaders);
+    }
+  };
+
+  const admitKey = async (req: Call, next: Next) => {
+    const started = performance.now();
+    const mode = canary();
+    const passage: Passage = { key: undefined, quota: undefined };
+    const setHeaders = (target: Headers) => {
+      target.set(canaryHeader, mode);
+      if (passage.quota) rateLimitHeaders(passage.quota, target);
+    };
     let caller: Caller;
     try {
-      caller = adminMethods.has(req.method.name) ? authenticateAdmin(req.header, deps.adminKey) : await authenticateKey(req.header, req.contextValues, deps, response);
+      if (!deps.flags.enabled("external_api_enabled")) throw meshError("EXTERNAL_API_DISABLED", "the external API is switched off");
+      const verified = deps.verifier.verify(presentedCredential(req.header));
+      const key = (passage.key = verified instanceof Promise ? await verified : verified);
+      if (mode === "true" && !key.canary) throw meshError("CANARY_ONLY_MODE", "only canary keys may call during canary-only mode");
+      const taken = deps.quotas.take(key.id, Number(key.rateLimitPerHour));
+      const quota = (passage.quota = taken instanceof Promise ? await taken : taken);
+      if (!quota.admitted) throw meshError("RATE_LIMITED", `hourly limit of ${quota.limit} requests reached`);
+      caller = { kind: "key", key, quota, usageCount: deps.usage.admit(key) };
     } catch (err) {
-      const error = withHeaders(err, response);
-      deps.onRefused?.(error);
+      const error = refuse(err, setHeaders);
+      const reason = reasonOf(error);
+      record(req, passage, started, outcomeByReason[reason] ?? "error", reasons[reason].http);
       throw error;
     }
     req.contextValues.set(callerKey, caller);
     try {
       const res = await next(req);
-      response.forEach((value, name) => res.header.set(name, value));
+      setHeaders(res.header);
+      record(req, passage, started, "ok", 200);
       return res;
     } catch (err) {
-      throw withHeaders(err, response);
+      const error = withHeaders(err, setHeaders);
+      const reason = reasonOf(error);
+      record(req, passage, started, outcomeByReason[reason] ?? "error", reasons[reason].http);
+      throw error;
     }
+  };
+
+  return (next) => (req) => {
+    // GatewayService is unary only, so its requests carry one message.
+    if (req.service.typeName !== GatewayService.typeName) return next(req);
+    return adminMethods.has(req.method.name) ? admitAdmin(req, next) : admitKey(req, next);
   };
 }

@@ -2,9 +2,8 @@
 // interceptors that guard it. main.ts hands both to serve(); the REST
 // transcoder runs the same interceptors before calling the implementation.
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
-import { reasonOf } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
 import type { UsagePublishers } from "../shared/usageStream.js";
@@ -12,7 +11,7 @@ import { edgeInterceptor } from "./edgeInterceptor.js";
 import { createGatewayHandlers, type InternalClients } from "./gatewayHandlers.js";
 import { KeyVerifier } from "./keyVerifier.js";
 import { QuotaLeases } from "./quotaLeases.js";
-import { usageInterceptor } from "./usageInterceptor.js";
+import { UsageRecorder } from "./usageRecorder.js";
 import { UsageTally } from "./usageTally.js";
 
 export interface GatewayDeps {
@@ -30,7 +29,7 @@ export interface Gateway {
   interceptors: Interceptor[];
   /** Drops what the gateway holds for a key that KeyService changed. */
   keyChanged(keyId: string): void;
-  /** Hands leased rate-limit tokens back. */
+  /** Hands leased rate-limit tokens back and usage records on. */
   close(): Promise<void>;
 }
 
@@ -47,12 +46,7 @@ const exhaustedRecheckMs = 1000;
 export function createGateway(deps: GatewayDeps): Gateway {
   const verifier = new KeyVerifier(deps.clients.key, { ttlMs: verificationTtlMs, maxEntries: maxCachedSecrets });
   const quotas = new QuotaLeases(deps.clients.key, { maxLease, idleReleaseMs, exhaustedRecheckMs, logger: deps.logger });
-  const refusals = new Counter({
-    name: "onering_gateway_refusals_total",
-    help: "Requests the edge refused, by contract reason.",
-    labelNames: ["reason"],
-    registers: [deps.registry],
-  });
+  const records = deps.usage && new UsageRecorder(deps.usage);
   const keyChanged = (keyId: string) => {
     verifier.forgetKey(keyId);
     quotas.keyChanged(keyId);
@@ -60,17 +54,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
   return {
     impl: createGatewayHandlers(deps.clients, deps.flags, keyChanged),
     interceptors: [
-      usageInterceptor(deps.usage, deps.registry),
       edgeInterceptor({
         adminKey: deps.adminKey,
         flags: deps.flags,
         verifier,
         quotas,
         usage: new UsageTally(),
-        onRefused: (err) => refusals.inc({ reason: reasonOf(err) }),
+        records,
+        registry: deps.registry,
       }),
     ],
     keyChanged,
-    close: () => quotas.close(),
+    close: async () => {
+      records?.flush();
+      await quotas.close();
+    },
   };
 }

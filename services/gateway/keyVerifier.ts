@@ -6,9 +6,11 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Client, ConnectError } from "@connectrpc/connect";
 import type { ApiKey, KeyService } from "../../gen/onering/v1/key_pb.js";
-import { hashApiKey, isWellFormedApiKey } from "../shared/apiKeyFormat.js";
+import { hashApiKey, isWellFormedApiKey, maxKeyLength } from "../shared/apiKeyFormat.js";
 import { meshError, reasonOf } from "../shared/errors.js";
 import { passOn } from "./internalErrors.js";
+
+const malformed = () => meshError("INVALID_API_KEY", "malformed API key");
 
 type Entry = { key: ApiKey; until: number } | { error: ConnectError; until: number };
 
@@ -31,15 +33,17 @@ export class KeyVerifier {
     private readonly options: KeyVerifierOptions,
   ) {}
 
-  /** The key of a presented secret, or the contract's 401. */
-  async verify(secret: string): Promise<ApiKey> {
-    if (!isWellFormedApiKey(secret)) throw meshError("INVALID_API_KEY", "malformed API key");
+  /** The key of a presented secret, or the contract's 401 (thrown at once when it is known); a cached key needs no await. */
+  verify(secret: string): ApiKey | Promise<ApiKey> {
+    // Only well-formed secrets are ever cached, so a hit needs no format check; the length check keeps long junk unhashed.
+    if (secret.length !== maxKeyLength) throw malformed();
     const hash = hashApiKey(secret);
     const entry = this.entries.get(hash);
     if (entry && entry.until > Date.now()) {
       if ("error" in entry) throw entry.error;
       return entry.key;
     }
+    if (!isWellFormedApiKey(secret)) throw malformed();
     let pending = this.inflight.get(hash);
     if (!pending) {
       pending = this.lookup(secret, hash).finally(() => this.inflight.delete(hash));

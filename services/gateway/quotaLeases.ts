@@ -70,19 +70,19 @@ export class QuotaLeases {
     this.sweeper.unref();
   }
 
-  /** Admits or rejects one request of a key; fails with UNAVAILABLE when it cannot decide. */
-  take(keyId: string, limit: number): Promise<QuotaDecision> {
+  /** Admits or rejects one request of a key, at once when leased tokens decide it; fails with UNAVAILABLE when it cannot decide. */
+  take(keyId: string, limit: number): QuotaDecision | Promise<QuotaDecision> {
     const quota = this.quotaOf(keyId, limit);
     quota.lastUse = Date.now();
     if (quota.reset <= nowSeconds()) {
       quota.tokens = 0;
       quota.exhaustedUntil = 0;
     }
-    if (quota.tokens === 0 && quota.exhaustedUntil > quota.lastUse) return Promise.resolve(this.reject(quota));
+    if (quota.tokens === 0 && quota.exhaustedUntil > quota.lastUse) return this.reject(quota);
     if (quota.tokens > 0 && quota.queue.length === 0) {
       const decision = this.admit(quota);
       this.refillAhead(quota);
-      return Promise.resolve(decision);
+      return decision;
     }
     return new Promise((resolve, reject) => {
       quota.queue.push({ resolve, reject });

@@ -26,7 +26,7 @@ async function applyRequests(tx: Tx, messages: JsMsg[]): Promise<void> {
       const minute = minuteOf(Number(r.timeMs));
       const id = `${minute.getTime()}|${r.keyId}|${r.tier}|${r.outcome}`;
       const row = sums.get(id) ?? { minute, keyId: r.keyId, tier: r.tier || "unknown", outcome: r.outcome, count: 0 };
-      row.count++;
+      row.count += r.count || 1;
       sums.set(id, row);
     }
   }

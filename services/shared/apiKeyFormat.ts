@@ -2,7 +2,7 @@
 // (which rejects typos before any round trip): `sk_live_<body>_<checksum>`,
 // a base62 body and a CRC32 checksum, so secret scanners can recognise leaks
 // and a mistyped key never reaches the database.
-import { createHash, randomInt } from "node:crypto";
+import { hash, randomInt } from "node:crypto";
 import { crc32 } from "node:zlib";
 
 const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -50,5 +50,5 @@ export function apiKeyPrefix(key: string): string {
 
 /** What is stored and looked up instead of the secret. */
 export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
+  return hash("sha256", key, "hex");
 }

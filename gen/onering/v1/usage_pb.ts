@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file onering/v1/usage.proto.
  */
 export const file_onering_v1_usage: GenFile = /*@__PURE__*/
-  fileDesc("ChZvbmVyaW5nL3YxL3VzYWdlLnByb3RvEgpvbmVyaW5nLnYxIoIBCg1SZXF1ZXN0UmVjb3JkEg4KBmtleV9pZBgBIAEoCRIMCgR0aWVyGAIgASgJEg0KBXJvdXRlGAMgASgJEg8KB291dGNvbWUYBCABKAkSDgoGc3RhdHVzGAUgASgFEhIKCmxhdGVuY3lfdXMYBiABKAMSDwoHdGltZV9tcxgHIAEoAyJAChJSZXF1ZXN0UmVjb3JkQmF0Y2gSKgoHcmVjb3JkcxgBIAMoCzIZLm9uZXJpbmcudjEuUmVxdWVzdFJlY29yZCJsCg1XZWJob29rUmVjb3JkEg8KB291dGNvbWUYASABKAkSEwoLZGVsaXZlcnlfaWQYAiABKAkSEAoIYXR0ZW1wdHMYAyABKAUSEgoKbGF0ZW5jeV9tcxgEIAEoAxIPCgd0aW1lX21zGAUgASgDIkAKEldlYmhvb2tSZWNvcmRCYXRjaBIqCgdyZWNvcmRzGAEgAygLMhkub25lcmluZy52MS5XZWJob29rUmVjb3JkYgZwcm90bzM");
+  fileDesc("ChZvbmVyaW5nL3YxL3VzYWdlLnByb3RvEgpvbmVyaW5nLnYxIpEBCg1SZXF1ZXN0UmVjb3JkEg4KBmtleV9pZBgBIAEoCRIMCgR0aWVyGAIgASgJEg0KBXJvdXRlGAMgASgJEg8KB291dGNvbWUYBCABKAkSDgoGc3RhdHVzGAUgASgFEhIKCmxhdGVuY3lfdXMYBiABKAMSDwoHdGltZV9tcxgHIAEoAxINCgVjb3VudBgIIAEoBSJAChJSZXF1ZXN0UmVjb3JkQmF0Y2gSKgoHcmVjb3JkcxgBIAMoCzIZLm9uZXJpbmcudjEuUmVxdWVzdFJlY29yZCJsCg1XZWJob29rUmVjb3JkEg8KB291dGNvbWUYASABKAkSEwoLZGVsaXZlcnlfaWQYAiABKAkSEAoIYXR0ZW1wdHMYAyABKAUSEgoKbGF0ZW5jeV9tcxgEIAEoAxIPCgd0aW1lX21zGAUgASgDIkAKEldlYmhvb2tSZWNvcmRCYXRjaBIqCgdyZWNvcmRzGAEgAygLMhkub25lcmluZy52MS5XZWJob29rUmVjb3JkYgZwcm90bzM");
 
 /**
  * One external request seen by the gateway.
@@ -54,18 +54,26 @@ export type RequestRecord = Message<"onering.v1.RequestRecord"> & {
   status: number;
 
   /**
-   * Time spent in the gateway, in microseconds.
+   * Time spent in the gateway, in microseconds, summed over `count` requests.
    *
    * @generated from field: int64 latency_us = 6;
    */
   latencyUs: bigint;
 
   /**
-   * When the request arrived, Unix milliseconds.
+   * When the (first) request arrived, Unix milliseconds.
    *
    * @generated from field: int64 time_ms = 7;
    */
   timeMs: bigint;
+
+  /**
+   * How many requests alike (same minute, key, route, outcome and status) this
+   * record stands for: the gateway adds them up between flushes. 0 means 1.
+   *
+   * @generated from field: int32 count = 8;
+   */
+  count: number;
 };
 
 /**
