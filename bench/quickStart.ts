@@ -2,7 +2,8 @@
 // build, the launcher, the embedded PostgreSQL, the five processes), timed from
 // the command to the first successful authenticated call, cold on a fresh data
 // directory and warm on the same one; then the resident memory of every process
-// of it, the database's included, idle after start. Goals from issue 16.
+// of it, the database's included, idle after start (goals from issue 16); and
+// the gateway of that very mesh against bare node:http (issue 19).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
@@ -13,6 +14,10 @@ import { processTree } from "../test/harness/processTree.js";
 import { freePortBase } from "../tools/mesh/ports.js";
 import { repoRoot } from "../tools/mesh/processes.js";
 import type { Section } from "./section.js";
+import { startChildServer } from "./childServer.js";
+import { ratio, rounds, roundsTable, type Rounds } from "./compare.js";
+import type { BenchSettings } from "./section.js";
+import { unreachableLimit } from "./benchMesh.js";
 import { formatSpread, spread, table, verdict } from "./stats.js";
 
 const coldGoalSeconds = 10;
@@ -28,8 +33,11 @@ interface Started {
   seconds: number;
 }
 
+const adminKey = `admin_${randomBytes(16).toString("hex")}`;
+
 async function startMesh(dataDir: string, base: number, prefix: string): Promise<Started> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ONERING_DATA_DIR: dataDir, ONERING_PORT_BASE: String(base), ONERING_NATS_PREFIX: prefix, ONERING_ADMIN_KEY: `admin_${randomBytes(16).toString("hex")}` };
+  // The one change from a user's defaults: an enterprise key that no load reaches the limit of.
+  const env: NodeJS.ProcessEnv = { ...process.env, ONERING_DATA_DIR: dataDir, ONERING_PORT_BASE: String(base), ONERING_NATS_PREFIX: prefix, ONERING_ADMIN_KEY: adminKey, ONERING_RATE_LIMIT_ENTERPRISE: unreachableLimit };
   for (const name of ["DATABASE_URL", "KEY_DATABASE_URL", "WEBHOOK_DATABASE_URL", "METRICS_DATABASE_URL"]) delete env[name];
   const startedAt = performance.now();
   const npm = spawn("npm", ["start"], { cwd: repoRoot, env, stdio: "ignore", detached: true });
@@ -37,7 +45,7 @@ async function startMesh(dataDir: string, base: number, prefix: string): Promise
   for (;;) {
     if (npm.exitCode !== null) throw new Error(`npm start exited with ${npm.exitCode}`);
     if (Date.now() > deadline) throw new Error("npm start did not answer an authenticated call within 120 s");
-    const ok = await fetch(`http://127.0.0.1:${base}/v1/admin/flags`, { headers: { authorization: `Bearer ${env.ONERING_ADMIN_KEY}` } }).then(
+    const ok = await fetch(`http://127.0.0.1:${base}/v1/admin/flags`, { headers: { authorization: `Bearer ${adminKey}` } }).then(
       (res) => res.ok,
       () => false,
     );
@@ -73,6 +81,32 @@ function processName(cmdline: string): string {
   return cmdline;
 }
 
+const gatewayRest = "npm start's gateway REST";
+const bare = "bare node:http";
+
+/** The gateway of a running `npm start` against bare node:http, on GET /v1/external/me with an enterprise key. */
+async function edgeRounds(base: number, settings: BenchSettings): Promise<Rounds> {
+  const created = await fetch(`http://127.0.0.1:${base}/v1/admin/external/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bench-quickstart", tier: "enterprise" }),
+  });
+  const { secret } = (await created.json()) as { secret: string };
+  const headers = { authorization: `Bearer ${secret}` };
+  const bareServer = await startChildServer("bench/bareServer.ts");
+  try {
+    return await rounds(
+      [
+        { name: gatewayRest, load: { url: `http://127.0.0.1:${base}/v1/external/me`, headers } },
+        { name: bare, load: { url: `http://127.0.0.1:${bareServer.ports.bare}/v1/external/me`, headers } },
+      ],
+      settings,
+    );
+  } finally {
+    await bareServer.stop();
+  }
+}
+
 export const quickStartSection: Section = {
   name: "quickstart",
   title: "Quick start (npm start on embedded defaults)",
@@ -82,6 +116,7 @@ export const quickStartSection: Section = {
     const cold: number[] = [];
     const warm: number[] = [];
     let rss = new Map<string, number>();
+    let edge: Rounds | undefined;
     try {
       for (let run = 0; run < settings.runs; run++) {
         const dataDir = await mkdtemp(path.join(tmpdir(), "onering-bench-quickstart-"));
@@ -96,6 +131,7 @@ export const quickStartSection: Section = {
           if (run === settings.runs - 1) {
             await new Promise((r) => setTimeout(r, idleSettleMs));
             rss = await treeRss(again.npm.pid!);
+            edge = await edgeRounds(base, settings);
           }
           await stopMesh(again.npm);
         } finally {
@@ -124,6 +160,12 @@ export const quickStartSection: Section = {
       `RSS by process, ${idleSettleMs / 1000} s after a warm start (PostgreSQL's shared memory is counted once per process that touched it, so its figure is an upper bound):`,
       "",
       table(["process", "RSS (MiB)"], rows),
+      "",
+      `The gateway of that \`npm start\` (defaults but an enterprise limit no load reaches; logs at info), \`GET /v1/external/me\` against bare node:http, ${settings.connections} connections, ${settings.seconds} s per run, ${settings.runs} rounds taking turns:`,
+      "",
+      edge ? roundsTable(edge) : "(not measured)",
+      "",
+      edge ? `- npm start's gateway REST / bare: **${ratio(edge, gatewayRest, bare).text}** (goal ≥ 0.5: ${verdict(ratio(edge, gatewayRest, bare).median >= 0.5)})` : "",
     ].join("\n");
   },
 };
