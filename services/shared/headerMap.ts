@@ -13,20 +13,31 @@ const setCookie = "set-cookie";
 export class HeaderMap implements Headers {
   private readonly byName = new Map<string, string>();
   private cookies: string[] = [];
+  /** Request headers not copied yet: most calls only read one or two of them. */
+  private incoming: IncomingHttpHeaders | undefined;
 
   /** The request headers as Node parsed them; HTTP/2 pseudo-headers (":path") are not headers a handler should see. */
   static fromIncoming(headers: IncomingHttpHeaders): HeaderMap {
     const map = new HeaderMap();
-    for (const name in headers) {
-      const value = headers[name];
-      if (value === undefined || name.startsWith(":")) continue;
-      if (typeof value === "string") map.append(name, value);
-      else for (const v of value) map.append(name, v);
-    }
+    map.incoming = headers;
     return map;
   }
 
+  /** Copies the request headers in before anything writes or walks them. */
+  private own(): void {
+    const headers = this.incoming;
+    if (headers === undefined) return;
+    this.incoming = undefined;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined || name.startsWith(":")) continue;
+      if (typeof value === "string") this.append(name, value);
+      else for (const v of value) this.append(name, v);
+    }
+  }
+
   append(name: string, value: string): void {
+    this.own();
     const key = name.toLowerCase();
     if (key === setCookie) {
       this.cookies.push(value);
@@ -37,6 +48,7 @@ export class HeaderMap implements Headers {
   }
 
   set(name: string, value: string): void {
+    this.own();
     const key = name.toLowerCase();
     if (key === setCookie) this.cookies = [value];
     else this.byName.set(key, value);
@@ -44,22 +56,29 @@ export class HeaderMap implements Headers {
 
   get(name: string): string | null {
     const key = name.toLowerCase();
+    if (this.incoming !== undefined) {
+      const value = key.startsWith(":") ? undefined : this.incoming[key];
+      return value === undefined ? null : typeof value === "string" ? value : value.join(", ");
+    }
     if (key === setCookie) return this.cookies.length > 0 ? this.cookies.join(", ") : null;
     return this.byName.get(key) ?? null;
   }
 
   has(name: string): boolean {
+    if (this.incoming !== undefined) return this.get(name) !== null;
     const key = name.toLowerCase();
     return key === setCookie ? this.cookies.length > 0 : this.byName.has(key);
   }
 
   delete(name: string): void {
+    this.own();
     const key = name.toLowerCase();
     if (key === setCookie) this.cookies = [];
     else this.byName.delete(key);
   }
 
   getSetCookie(): string[] {
+    this.own();
     return [...this.cookies];
   }
 
@@ -90,6 +109,7 @@ export class HeaderMap implements Headers {
   }
 
   private sortedNames(): string[] {
+    this.own();
     const names = [...this.byName.keys()];
     if (this.cookies.length > 0) names.push(setCookie);
     return names.sort();

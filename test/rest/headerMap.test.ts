@@ -44,4 +44,19 @@ describe("HeaderMap", () => {
     ]);
     expect(h.get("Authorization")).toBe("Bearer k");
   });
+
+  it("reads request headers in place, and copies them in whole once something writes", () => {
+    const incoming = { ":path": "/x", authorization: "Bearer k", "set-cookie": ["a=1", "b=2"], "x-empty": undefined };
+    const h = HeaderMap.fromIncoming(incoming);
+    expect([h.get("AUTHORIZATION"), h.get("set-cookie"), h.get(":path"), h.get("x-empty")]).toEqual(["Bearer k", "a=1, b=2", null, null]);
+    expect([h.has("authorization"), h.has(":path"), h.has("x-empty")]).toEqual([true, false, false]);
+    h.set("x-request-id", "r1");
+    h.delete("authorization");
+    expect([...h]).toEqual([
+      ["set-cookie", "a=1"],
+      ["set-cookie", "b=2"],
+      ["x-request-id", "r1"],
+    ]);
+    expect(incoming.authorization).toBe("Bearer k");
+  });
 });
