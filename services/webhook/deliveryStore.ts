@@ -1,6 +1,7 @@
 // Reading and replaying deliveries, and the outbox queries of the relay.
 import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { DeliveryJob } from "./deliveryJobs.js";
+import { after, cursorTimeOf, type Cursor } from "./pageToken.js";
 import { attempts, deliveries, events, replayRejections, subscriptions } from "./schema.js";
 import type { AttemptRow, DeliveryRow, WebhookDb } from "./webhookDb.js";
 
@@ -8,6 +9,11 @@ export interface DeliveryView {
   delivery: DeliveryRow;
   eventType: string;
   attempts: AttemptRow[];
+}
+
+/** A listed delivery with its page cursor. */
+export interface ListedDelivery extends DeliveryView {
+  cursor: Cursor;
 }
 
 export interface DeadLetterFilter {
@@ -53,7 +59,7 @@ const requeued = {
 export class DeliveryStore {
   constructor(private readonly db: WebhookDb) {}
 
-  private async withAttempts(rows: { delivery: DeliveryRow; eventType: string }[]): Promise<DeliveryView[]> {
+  private async withAttempts<R extends { delivery: DeliveryRow; eventType: string }>(rows: R[]): Promise<Array<R & { attempts: AttemptRow[] }>> {
     if (rows.length === 0) return [];
     const all = await this.db
       .select()
@@ -63,17 +69,23 @@ export class DeliveryStore {
     return rows.map((r) => ({ ...r, attempts: all.filter((a) => a.deliveryId === r.delivery.id) }));
   }
 
-  async list(webhookId: string, status: string, limit: number, offset: number): Promise<DeliveryView[]> {
-    const where = status ? and(eq(deliveries.subscriptionId, webhookId), eq(deliveries.status, status)) : eq(deliveries.subscriptionId, webhookId);
+  /** Newest first, from after the cursor; up to limit rows plus one that tells whether another page follows. */
+  async list(webhookId: string, status: string, limit: number, from: Cursor | undefined): Promise<ListedDelivery[]> {
+    const conditions = [eq(deliveries.subscriptionId, webhookId)];
+    if (status) conditions.push(eq(deliveries.status, status));
+    if (from) conditions.push(after(deliveries.createdAt, deliveries.id, from));
     const rows = await this.db
-      .select({ delivery: deliveries, eventType: events.type })
+      .select({ delivery: deliveries, eventType: events.type, time: cursorTimeOf(deliveries.createdAt) })
       .from(deliveries)
       .innerJoin(events, eq(events.id, deliveries.eventId))
-      .where(where)
+      .where(and(...conditions))
       .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
-      .limit(limit)
-      .offset(offset);
-    return this.withAttempts(rows);
+      .limit(limit + 1);
+    return this.listed(rows);
+  }
+
+  private async listed(rows: Array<{ delivery: DeliveryRow; eventType: string; time: string }>): Promise<ListedDelivery[]> {
+    return (await this.withAttempts(rows)).map(({ time, ...view }) => ({ ...view, cursor: { time, id: view.delivery.id } }));
   }
 
   async get(id: string): Promise<DeliveryView | undefined> {
@@ -93,16 +105,17 @@ export class DeliveryStore {
     return and(...conditions)!;
   }
 
-  async deadLetters(filter: DeadLetterFilter, limit: number, offset: number): Promise<DeliveryView[]> {
+  /** Most recently dead-lettered first, from after the cursor; up to limit rows plus one. */
+  async deadLetters(filter: DeadLetterFilter, limit: number, from: Cursor | undefined): Promise<ListedDelivery[]> {
+    const where = this.deadLetterWhere(filter);
     const rows = await this.db
-      .select({ delivery: deliveries, eventType: events.type })
+      .select({ delivery: deliveries, eventType: events.type, time: cursorTimeOf(deliveries.deadLetteredAt) })
       .from(deliveries)
       .innerJoin(events, eq(events.id, deliveries.eventId))
-      .where(this.deadLetterWhere(filter))
+      .where(from ? and(where, after(deliveries.deadLetteredAt, deliveries.id, from)) : where)
       .orderBy(desc(deliveries.deadLetteredAt), desc(deliveries.id))
-      .limit(limit)
-      .offset(offset);
-    return this.withAttempts(rows);
+      .limit(limit + 1);
+    return this.listed(rows);
   }
 
   /** Queues one delivery again under its id; both lists are empty when there is no such delivery. */

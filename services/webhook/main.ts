@@ -6,6 +6,7 @@ import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig, requireDatabaseUrl, type MeshConfig } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { errorBoundary } from "../shared/errorBoundary.js";
+import { requestRules } from "../shared/requestRules.js";
 import { requireToken } from "../shared/internalAuth.js";
 import type { Logger } from "../shared/logger.js";
 import { ProcessMetrics } from "../shared/metrics.js";
@@ -68,7 +69,7 @@ async function startApi(logger: Logger) {
     logger,
     metrics,
     implementations: [implementation(WebhookService, handlers)],
-    interceptors: [requireToken([config.internalToken]), errorBoundary(logger)],
+    interceptors: [requireToken([config.internalToken]), errorBoundary(logger), requestRules()],
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await relay.stop();

@@ -1,6 +1,7 @@
 // Subscriptions, always scoped to their owner: another owner's id reads as absent.
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { newId } from "./ids.js";
+import { after, cursorTimeOf, type Cursor } from "./pageToken.js";
 import { deliveries, subscriptions } from "./schema.js";
 import { newSigningSecret } from "./signature.js";
 import type { SubscriptionRow, WebhookDb } from "./webhookDb.js";
@@ -24,14 +25,16 @@ export class SubscriptionStore {
     return row!;
   }
 
-  list(owner: string, limit: number, offset: number): Promise<SubscriptionRow[]> {
-    return this.db
-      .select()
+  /** Newest first, from after the cursor; up to limit rows plus one that tells whether another page follows. */
+  async list(owner: string, limit: number, from: Cursor | undefined): Promise<Array<{ row: SubscriptionRow; cursor: Cursor }>> {
+    const owned = eq(subscriptions.ownerKeyId, owner);
+    const rows = await this.db
+      .select({ row: subscriptions, time: cursorTimeOf(subscriptions.createdAt) })
       .from(subscriptions)
-      .where(eq(subscriptions.ownerKeyId, owner))
+      .where(from ? and(owned, after(subscriptions.createdAt, subscriptions.id, from)) : owned)
       .orderBy(desc(subscriptions.createdAt), desc(subscriptions.id))
-      .limit(limit)
-      .offset(offset);
+      .limit(limit + 1);
+    return rows.map(({ row, time }) => ({ row, cursor: { time, id: row.id } }));
   }
 
   async get(owner: string, id: string): Promise<SubscriptionRow | undefined> {

@@ -1,6 +1,8 @@
 // WebhookService: subscription calls act for the owner in the request header;
 // admin calls (events, dead letters, replay, stats) come without one. Storage
 // lives in the *Store modules; the delivery worker works on its own (worker/).
+// Input rules live in webhook.proto (buf.validate); requestRules() applies them
+// first, so only what rules cannot say (SSRF, JSON depth and size) is checked here.
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
@@ -29,22 +31,12 @@ import type { DeliveryStore } from "./deliveryStore.js";
 import type { EventStore } from "./eventStore.js";
 import { toCircuit, toDelivery, toEvent, toWebhook } from "./messages.js";
 import type { OutboxRelay } from "./outboxRelay.js";
-import { decodePageToken, encodePageToken, pageLimit } from "./pageToken.js";
+import { decodePageToken, keysetPage, pageLimit } from "./pageToken.js";
 import { skippedByWebhook, webhookDisabled } from "./replayAnswers.js";
 import { requireOwner, requireWebhooksEnabled } from "./requestContext.js";
 import type { SubscriptionStore } from "./subscriptionStore.js";
 import { validateReceiverUrl } from "./urlGuard.js";
-import {
-  deliveryStatusViolations,
-  descriptionViolations,
-  eventDataBytes,
-  eventDataViolations,
-  eventTypeFilterViolations,
-  eventTypeViolations,
-  idempotencyKeyViolations,
-  maxEventDataBytes,
-  pageSizeViolations,
-} from "./validation.js";
+import { eventDataBytes, eventDataViolations, maxEventDataBytes } from "./validation.js";
 import type { WebhookDb } from "./webhookDb.js";
 
 export interface WebhookHandlerDeps {
@@ -59,20 +51,12 @@ export interface WebhookHandlerDeps {
   logger: Logger;
 }
 
-const maxGraceSeconds = 7 * 24 * 3600;
 const defaultGraceSeconds = 24 * 3600;
 
 function check(violations: Violation[]): void {
   if (violations.length > 0) throw invalidArgument(violations);
 }
 
-function page(pageSize: number, pageToken: string): { limit: number; offset: number } {
-  const offset = decodePageToken(pageToken);
-  check([...pageSizeViolations(pageSize), ...(typeof offset === "number" ? [] : [offset])]);
-  return { limit: pageLimit(pageSize), offset: offset as number };
-}
-
-const nextToken = (got: number, limit: number, offset: number) => (got === limit ? encodePageToken(offset + limit) : "");
 
 const notFound = (what: string, id: string) => meshError("NOT_FOUND", `${what} ${id} not found`);
 
@@ -90,7 +74,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async createWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      check([...(await validateReceiverUrl(req.url, allowPrivate)), ...eventTypeFilterViolations(req.eventTypes), ...descriptionViolations(req.description)]);
+      check(await validateReceiverUrl(req.url, allowPrivate));
       const row = await subscriptions.create(owner, { url: req.url, eventTypes: [...req.eventTypes], description: req.description });
       return create(CreateWebhookResponseSchema, { webhook: toWebhook(row), secret: row.secret });
     },
@@ -98,9 +82,9 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async listWebhooks(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      const { limit, offset } = page(req.pageSize, req.pageToken);
-      const rows = await subscriptions.list(owner, limit, offset);
-      return create(ListWebhooksResponseSchema, { webhooks: rows.map(toWebhook), nextPageToken: nextToken(rows.length, limit, offset) });
+      const limit = pageLimit(req.pageSize);
+      const { rows, nextPageToken } = keysetPage(await subscriptions.list(owner, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
+      return create(ListWebhooksResponseSchema, { webhooks: rows.map((r) => toWebhook(r.row)), nextPageToken });
     },
 
     async getWebhook(req, ctx) {
@@ -113,11 +97,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
       const before = await ownedSubscription(owner, req.id);
-      check([
-        ...(req.url === undefined ? [] : await validateReceiverUrl(req.url, allowPrivate)),
-        ...(req.eventTypes.length === 0 ? [] : eventTypeFilterViolations(req.eventTypes)),
-        ...(req.description === undefined ? [] : descriptionViolations(req.description)),
-      ]);
+      if (req.url !== undefined) check(await validateReceiverUrl(req.url, allowPrivate));
       const row = await subscriptions.update(owner, req.id, {
         url: req.url,
         eventTypes: req.eventTypes.length === 0 ? undefined : [...req.eventTypes],
@@ -142,7 +122,6 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
       const grace = req.gracePeriodSeconds === undefined ? defaultGraceSeconds : Number(req.gracePeriodSeconds);
-      if (grace < 0 || grace > maxGraceSeconds) check([{ field: "grace_period_seconds", description: `must be between 0 and ${maxGraceSeconds}` }]);
       const row = await subscriptions.rotateSecret(owner, req.id, grace);
       if (!row) throw notFound("webhook", req.id);
       return create(RotateWebhookSecretResponseSchema, {
@@ -166,12 +145,11 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
       const subscription = await ownedSubscription(owner, req.webhookId);
-      check(deliveryStatusViolations(req.status));
-      const { limit, offset } = page(req.pageSize, req.pageToken);
-      const rows = await deliveries.list(req.webhookId, req.status, limit, offset);
+      const limit = pageLimit(req.pageSize);
+      const { rows, nextPageToken } = keysetPage(await deliveries.list(req.webhookId, req.status, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
       return create(ListDeliveriesResponseSchema, {
         deliveries: rows.map(toDelivery),
-        nextPageToken: nextToken(rows.length, limit, offset),
+        nextPageToken,
         circuit: toCircuit(subscription),
       });
     },
@@ -181,11 +159,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       if (req.data && eventDataBytes(req.data) > maxEventDataBytes) {
         throw meshError("PAYLOAD_TOO_LARGE", `data is larger than ${maxEventDataBytes} bytes`, [{ field: "data", description: `must be at most ${maxEventDataBytes} bytes of JSON` }]);
       }
-      check([
-        ...eventTypeViolations(req.type),
-        ...eventDataViolations(req.data),
-        ...idempotencyKeyViolations(req.idempotencyKey),
-      ]);
+      check(eventDataViolations(req.data));
       const published = await events.publish({ type: req.type, data: req.data!, idempotencyKey: req.idempotencyKey });
       metrics.published(published.replayed);
       relay.kick(published.deliveries);
@@ -193,9 +167,10 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     },
 
     async listDeadLetters(req) {
-      const { limit, offset } = page(req.pageSize, req.pageToken);
-      const rows = await deliveries.deadLetters({ webhookId: req.webhookId, eventType: req.eventType, since: req.since && timestampDate(req.since) }, limit, offset);
-      return create(ListDeadLettersResponseSchema, { deadLetters: rows.map(toDelivery), nextPageToken: nextToken(rows.length, limit, offset) });
+      const limit = pageLimit(req.pageSize);
+      const filter = { webhookId: req.webhookId, eventType: req.eventType, since: req.since && timestampDate(req.since) };
+      const { rows, nextPageToken } = keysetPage(await deliveries.deadLetters(filter, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
+      return create(ListDeadLettersResponseSchema, { deadLetters: rows.map(toDelivery), nextPageToken });
     },
 
     async replayDelivery(req) {

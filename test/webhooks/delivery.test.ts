@@ -333,8 +333,10 @@ describe("subscriptions", () => {
     const { webhook } = await subscribe("key_v", ["a.b"]);
     const status = await rejection(client.listDeliveries({ webhookId: webhook!.id, status: "lost" }, asOwner("key_v")));
     expect(violationsOf(status)).toEqual([{ field: "status", description: expect.stringContaining("dead_letter") }]);
-    const token = await rejection(client.listWebhooks({ pageToken: "forged", pageSize: 500 }, asOwner("key_v")));
-    expect(violationsOf(token).map((v) => v.field).sort()).toEqual(["page_size", "page_token"]);
+    const size = await rejection(client.listWebhooks({ pageToken: "forged", pageSize: 500 }, asOwner("key_v")));
+    expect(violationsOf(size).map((v) => v.field)).toEqual(["page_size"]);
+    const token = await rejection(client.listWebhooks({ pageToken: "forged" }, asOwner("key_v")));
+    expect(violationsOf(token).map((v) => v.field)).toEqual(["page_token"]);
   });
 
   it(":test sends webhook.test to that one endpoint", async () => {
