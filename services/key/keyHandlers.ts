@@ -133,7 +133,7 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
       const at = now();
       const windowStart = windowStartOf(at);
       const limit = hourlyLimit(limits, row.tier, row.canary);
-      const grant = await store.acquire(row.id, windowStart, tokens, limit, at);
+      const grant = await store.acquire(row.id, windowStart, tokens, limit, Number(req.served), at);
       return create(AcquireQuotaResponseSchema, {
         granted: BigInt(grant.granted),
         limit: BigInt(limit),
@@ -146,7 +146,7 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
     async releaseQuota(req) {
       const tokens = Number(req.tokens);
       const row = await existing(req.keyId);
-      const used = await store.release(row.id, Number(req.windowStart), tokens);
+      const used = await store.release(row.id, Number(req.windowStart), tokens, Number(req.served), now());
       const limit = hourlyLimit(limits, row.tier, row.canary);
       return create(ReleaseQuotaResponseSchema, { remaining: BigInt(Math.max(limit - used, 0)) });
     },
