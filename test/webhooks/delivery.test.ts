@@ -425,3 +425,57 @@ describe("kill switches", () => {
     }
   });
 });
+
+describe("paging", () => {
+  it("pages deliveries and dead letters by cursor: rows added between pages never repeat or shift a page", async () => {
+    const type = uniqueType();
+    const owner = asOwner("key_page");
+    const { webhook } = await subscribe("key_page", [type]);
+    const webhookId = webhook!.id;
+    // Paused: deliveries stay queued here, so this test alone decides their status.
+    await client.updateWebhook({ id: webhookId, paused: true }, owner);
+    const publish = async (n: number) => {
+      for (let i = 0; i < n; i++) await client.publishEvent({ type, data: { i } });
+    };
+    const rest = async <T>(first: { items: T[]; next: string }, next: (token: string) => Promise<{ items: T[]; next: string }>) => {
+      const seen = [...first.items];
+      for (let token = first.next; token; ) {
+        const page = await next(token);
+        seen.push(...page.items);
+        token = page.next;
+      }
+      return seen;
+    };
+
+    await publish(5);
+    const deliveryPage = async (pageToken = "") => {
+      const page = await client.listDeliveries({ webhookId, pageSize: 2, pageToken }, owner);
+      return { items: page.deliveries.map((d) => d.id), next: page.nextPageToken };
+    };
+    const firstDeliveries = await deliveryPage();
+    await publish(3);
+    const pagedDeliveries = await rest(firstDeliveries, deliveryPage);
+    const all = (await client.listDeliveries({ webhookId, pageSize: 200 }, owner)).deliveries.map((d) => d.id);
+    expect(all).toHaveLength(8);
+    // The three newer ones sort ahead of the cursor: the pages hold exactly the first five, in order.
+    expect(pagedDeliveries).toEqual(all.slice(3));
+
+    const db = new pg.Client({ connectionString: mesh.databaseUrl });
+    await db.connect();
+    try {
+      const deadLetter = (ids: string[]) => db.query("update webhooks.deliveries set status = 'dead_letter', dead_lettered_at = clock_timestamp() where id = any($1)", [ids]);
+      // Oldest first, one statement each, so each has its own dead-letter time.
+      for (const id of all.slice(3).reverse()) await deadLetter([id]);
+      const deadPage = async (pageToken = "") => {
+        const page = await client.listDeadLetters({ webhookId, pageSize: 2, pageToken });
+        return { items: page.deadLetters.map((d) => d.id), next: page.nextPageToken };
+      };
+      const firstDead = await deadPage();
+      for (const id of all.slice(0, 3).reverse()) await deadLetter([id]);
+      expect(await rest(firstDead, deadPage)).toEqual(all.slice(3));
+      expect((await client.listDeadLetters({ webhookId, pageSize: 200 })).deadLetters.map((d) => d.id)).toEqual(all);
+    } finally {
+      await db.end();
+    }
+  });
+});
