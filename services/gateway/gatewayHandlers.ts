@@ -43,7 +43,7 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
   };
   const webhooks = <T>(call: Promise<T>) => forwarded(call, "WebhookService");
   const monitoring = <T>(call: Promise<T>) => forwarded(call, "MetricsService");
-  // Subscription calls act for the calling key only; WebhookService scopes by this header.
+  // Webhook calls act for the calling key only; WebhookService scopes by this header.
   const asOwner = (ctx: HandlerContext) => ({ headers: { [ownerHeader]: apiKeyCaller(ctx.values.get(callerKey)).key.id } });
 
   return {

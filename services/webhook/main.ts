@@ -22,7 +22,7 @@ import { DeliveryStore } from "./deliveryStore.js";
 import { EventStore } from "./eventStore.js";
 import { OutboxRelay } from "./outboxRelay.js";
 import * as schema from "./schema.js";
-import { SubscriptionStore } from "./subscriptionStore.js";
+import { WebhookStore } from "./webhookStore.js";
 import { webhookHandlers } from "./webhookHandlers.js";
 import { DeliveryWorker, workerConsumer } from "./worker/deliveryWorker.js";
 import { WorkerMetrics } from "./worker/workerMetrics.js";
@@ -54,7 +54,7 @@ async function startApi(logger: Logger) {
   const usage = new UsagePublishers(nc, config.natsPrefix, metrics.registry, logger);
   const handlers = webhookHandlers({
     db: storage.db,
-    subscriptions: new SubscriptionStore(storage.db),
+    webhooks: new WebhookStore(storage.db),
     events: new EventStore(storage.db, config.webhooks.replayWindowSeconds),
     deliveries,
     relay,

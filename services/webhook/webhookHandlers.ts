@@ -1,4 +1,4 @@
-// WebhookService: subscription calls act for the owner in the request header;
+// WebhookService: webhook calls act for the owner in the request header;
 // admin calls (events, dead letters, replay, stats) come without one. Storage
 // lives in the *Store modules; the delivery worker works on its own (worker/).
 // Input rules live in webhook.proto (buf.validate); requestRules() applies them
@@ -34,14 +34,14 @@ import type { OutboxRelay } from "./outboxRelay.js";
 import { decodePageToken, keysetPage, pageLimit } from "./pageToken.js";
 import { skippedByWebhook, webhookDisabled } from "./replayAnswers.js";
 import { requireOwner, requireWebhooksEnabled } from "./requestContext.js";
-import type { SubscriptionStore } from "./subscriptionStore.js";
+import type { WebhookStore } from "./webhookStore.js";
 import { validateReceiverUrl } from "./urlGuard.js";
 import { eventDataBytes, eventDataViolations, maxEventDataBytes } from "./validation.js";
 import type { WebhookDb } from "./webhookDb.js";
 
 export interface WebhookHandlerDeps {
   db: WebhookDb;
-  subscriptions: SubscriptionStore;
+  webhooks: WebhookStore;
   events: EventStore;
   deliveries: DeliveryStore;
   relay: OutboxRelay;
@@ -61,11 +61,11 @@ function check(violations: Violation[]): void {
 const notFound = (what: string, id: string) => meshError("NOT_FOUND", `${what} ${id} not found`);
 
 export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof WebhookService> {
-  const { subscriptions, events, deliveries, relay, flags, config, metrics } = deps;
+  const { webhooks, events, deliveries, relay, flags, config, metrics } = deps;
   const allowPrivate = config.webhooks.allowPrivateUrls;
 
-  const ownedSubscription = async (owner: string, id: string) => {
-    const row = id ? await subscriptions.get(owner, id) : undefined;
+  const ownedWebhook = async (owner: string, id: string) => {
+    const row = id ? await webhooks.get(owner, id) : undefined;
     if (!row) throw notFound("webhook", id);
     return row;
   };
@@ -75,7 +75,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
       check(await validateReceiverUrl(req.url, allowPrivate));
-      const row = await subscriptions.create(owner, { url: req.url, eventTypes: [...req.eventTypes], description: req.description });
+      const row = await webhooks.create(owner, { url: req.url, eventTypes: [...req.eventTypes], description: req.description });
       return create(CreateWebhookResponseSchema, { webhook: toWebhook(row), secret: row.secret });
     },
 
@@ -83,22 +83,22 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
       const limit = pageLimit(req.pageSize);
-      const { rows, nextPageToken } = keysetPage(await subscriptions.list(owner, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
+      const { rows, nextPageToken } = keysetPage(await webhooks.list(owner, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
       return create(ListWebhooksResponseSchema, { webhooks: rows.map((r) => toWebhook(r.row)), nextPageToken });
     },
 
     async getWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      return create(GetWebhookResponseSchema, { webhook: toWebhook(await ownedSubscription(owner, req.id)) });
+      return create(GetWebhookResponseSchema, { webhook: toWebhook(await ownedWebhook(owner, req.id)) });
     },
 
     async updateWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      const before = await ownedSubscription(owner, req.id);
+      const before = await ownedWebhook(owner, req.id);
       if (req.url !== undefined) check(await validateReceiverUrl(req.url, allowPrivate));
-      const row = await subscriptions.update(owner, req.id, {
+      const row = await webhooks.update(owner, req.id, {
         url: req.url,
         eventTypes: req.eventTypes.length === 0 ? undefined : [...req.eventTypes],
         description: req.description,
@@ -114,7 +114,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async deleteWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      if (!(await subscriptions.delete(owner, req.id))) throw notFound("webhook", req.id);
+      if (!(await webhooks.delete(owner, req.id))) throw notFound("webhook", req.id);
       return create(DeleteWebhookResponseSchema, {});
     },
 
@@ -122,7 +122,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
       const grace = req.gracePeriodSeconds === undefined ? defaultGraceSeconds : Number(req.gracePeriodSeconds);
-      const row = await subscriptions.rotateSecret(owner, req.id, grace);
+      const row = await webhooks.rotateSecret(owner, req.id, grace);
       if (!row) throw notFound("webhook", req.id);
       return create(RotateWebhookSecretResponseSchema, {
         webhook: toWebhook(row),
@@ -134,8 +134,8 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async testWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      const sub = await ownedSubscription(owner, req.id);
-      const published = await events.publish({ type: "webhook.test", data: { webhook_id: sub.id, message: "This is a test event from OneRing." } }, { kind: "one", subscriptionId: sub.id });
+      const sub = await ownedWebhook(owner, req.id);
+      const published = await events.publish({ type: "webhook.test", data: { webhook_id: sub.id, message: "This is a test event from OneRing." } }, { kind: "one", webhookId: sub.id });
       relay.kick(published.deliveries);
       const view = await deliveries.get(published.deliveries[0]!.id);
       return create(TestWebhookResponseSchema, { delivery: toDelivery(view!) });
@@ -144,13 +144,13 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async listDeliveries(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      const subscription = await ownedSubscription(owner, req.webhookId);
+      const webhook = await ownedWebhook(owner, req.webhookId);
       const limit = pageLimit(req.pageSize);
       const { rows, nextPageToken } = keysetPage(await deliveries.list(req.webhookId, req.status, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
       return create(ListDeliveriesResponseSchema, {
         deliveries: rows.map(toDelivery),
         nextPageToken,
-        circuit: toCircuit(subscription),
+        circuit: toCircuit(webhook),
       });
     },
 

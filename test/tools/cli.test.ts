@@ -109,7 +109,7 @@ describe("flags", () => {
 });
 
 describe("events and dead letters", () => {
-  it("publish fans out to the matching subscription", async () => {
+  it("publish fans out to the matching webhook", async () => {
     for (let n = 1; n <= 3; n++) {
       const res = JSON.parse(await ok("--json", "events", "publish", "--type", "cli.failed", "--data", JSON.stringify({ n }))) as { delivery_count: number };
       expect(Number(res.delivery_count)).toBe(1);

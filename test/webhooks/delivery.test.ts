@@ -305,7 +305,7 @@ describe("publishing", () => {
   });
 });
 
-describe("subscriptions", () => {
+describe("webhooks", () => {
   it("belong to their owner: another key gets NOT_FOUND, no owner gets UNAUTHENTICATED", async () => {
     const { webhook } = await subscribe("key_alice", ["a.b"]);
     const bob = asOwner("key_bob");
@@ -359,7 +359,7 @@ describe("subscriptions", () => {
     await eventually(() => receiver.on(path).length === 5, "five deliveries after resume");
   });
 
-  it("a subscription deleted with queued deliveries drops them", async () => {
+  it("a webhook deleted with queued deliveries drops them", async () => {
     const type = uniqueType();
     const { webhook, path } = await subscribe("key_del", [type]);
     receiver.script(path, () => ({ status: 500 }));
@@ -370,7 +370,7 @@ describe("subscriptions", () => {
     const db = new pg.Client({ connectionString: mesh.databaseUrl });
     await db.connect();
     try {
-      const { rows } = await db.query("select status from webhooks.deliveries where subscription_id = $1", [webhook!.id]);
+      const { rows } = await db.query("select status from webhooks.deliveries where webhook_id = $1", [webhook!.id]);
       expect(rows).toEqual([{ status: "dropped" }]);
     } finally {
       await db.end();
@@ -408,7 +408,7 @@ describe("kill switches", () => {
     }
   });
 
-  it("webhooks_enabled off refuses subscription and publish calls with WEBHOOKS_DISABLED", async () => {
+  it("webhooks_enabled off refuses webhook and publish calls with WEBHOOKS_DISABLED", async () => {
     const { flags, close } = await meshFlags(mesh);
     try {
       await flags.set("webhooks_enabled", false, "test");

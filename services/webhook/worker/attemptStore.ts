@@ -11,8 +11,8 @@ import type { DeliveryAttempt } from "../../../gen/onering/v1/webhook_pb.js";
 import type { MeshConfig } from "../../shared/config.js";
 import { insertEvent, type NewDelivery } from "../eventStore.js";
 import { retryDelayMs } from "../retryPolicy.js";
-import { attempts, deliveries, subscriptions } from "../schema.js";
-import type { DeliveryRow, SubscriptionRow, WebhookDb } from "../webhookDb.js";
+import { attempts, deliveries, webhooks } from "../schema.js";
+import type { DeliveryRow, WebhookRow, WebhookDb } from "../webhookDb.js";
 
 /** One attempt as the worker made it. */
 export interface AttemptResult {
@@ -46,15 +46,15 @@ export interface RecordOutcome {
 
 const isSuccess = (status: number) => status >= 200 && status < 300;
 
-// Locks are taken deliveries first, then subscriptions, each in id order, as
+// Locks are taken deliveries first, then webhooks, each in id order, as
 // everywhere else, so concurrent batches and deletes cannot deadlock.
 export async function recordAttempts(db: WebhookDb, results: AttemptResult[], config: MeshConfig["webhooks"]): Promise<RecordOutcome> {
   return db.transaction(async (tx) => {
     const ids = [...new Set(results.map((r) => r.deliveryId))];
     const rows = ids.length === 0 ? [] : await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).orderBy(deliveries.id).for("update");
     const byId = new Map(rows.map((r) => [r.id, r]));
-    const subIds = [...new Set(rows.map((r) => r.subscriptionId))];
-    const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds)).orderBy(subscriptions.id).for("update");
+    const subIds = [...new Set(rows.map((r) => r.webhookId))];
+    const subs = subIds.length === 0 ? [] : await tx.select().from(webhooks).where(inArray(webhooks.id, subIds)).orderBy(webhooks.id).for("update");
     const subById = new Map(subs.map((s) => [s.id, s]));
     const subsBefore = new Map(subs.map((s) => [s.id, endpointHealth(s)]));
     const circuitWasOpen = new Set(subs.filter((s) => s.circuitOpenUntil).map((s) => s.id));
@@ -63,7 +63,7 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
     const settle = (kind: SettledAttempt["outcome"], d: DeliveryRow) =>
       outcome.settled.push({ outcome: kind, deliveryId: d.id, attempts: d.attemptCount, latencyMs: now.getTime() - d.createdAt.getTime() });
     const attemptRows: (typeof attempts.$inferInsert)[] = [];
-    const disable = (sub: SubscriptionRow, reason: string) => {
+    const disable = (sub: WebhookRow, reason: string) => {
       if (!sub.enabled) return;
       sub.enabled = false;
       sub.disabledReason = reason;
@@ -87,7 +87,7 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
       });
       delivery.attemptCount = attempt.number;
       delivery.leasedUntil = null;
-      const sub = subById.get(delivery.subscriptionId);
+      const sub = subById.get(delivery.webhookId);
       if (isSuccess(attempt.statusCode)) {
         Object.assign(delivery, { status: "delivered", deliveredAt: now, nextAttemptAt: null });
         if (sub) Object.assign(sub, { failingSince: null, consecutiveFailures: 0, circuitOpenUntil: null });
@@ -128,7 +128,7 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
     // Most batches are successes on healthy endpoints: nothing to write back.
     for (const s of subs.filter((sub) => endpointHealth(sub) !== subsBefore.get(sub.id))) {
       await tx
-        .update(subscriptions)
+        .update(webhooks)
         .set({
           enabled: s.enabled,
           disabledReason: s.disabledReason,
@@ -137,16 +137,16 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
           circuitOpenUntil: s.circuitOpenUntil,
           updatedAt: s.enabled ? s.updatedAt : now,
         })
-        .where(eq(subscriptions.id, s.id));
+        .where(eq(webhooks.id, s.id));
     }
     // A probe that got through closes the circuit: the endpoint's waiting deliveries are due now rather than after their parking.
-    // Rows another transaction holds are skipped, not waited for: this one already locks subscriptions, which come second.
+    // Rows another transaction holds are skipped, not waited for: this one already locks webhooks, which come second.
     const closed = subs.filter((sub) => circuitWasOpen.has(sub.id) && !sub.circuitOpenUntil).map((sub) => sub.id);
     if (closed.length > 0) {
       const waiting = tx
         .select({ id: deliveries.id })
         .from(deliveries)
-        .where(and(inArray(deliveries.subscriptionId, closed), isNull(deliveries.enqueuedAt), inArray(deliveries.status, ["pending", "retrying"])))
+        .where(and(inArray(deliveries.webhookId, closed), isNull(deliveries.enqueuedAt), inArray(deliveries.status, ["pending", "retrying"])))
         .for("update", { skipLocked: true });
       await tx.update(deliveries).set({ nextAttemptAt: now }).where(inArray(deliveries.id, waiting));
     }
@@ -162,8 +162,8 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-/** The subscription fields an attempt can change. */
-const endpointHealth = (s: SubscriptionRow) => `${s.enabled}|${s.disabledReason}|${iso(s.failingSince)}|${s.consecutiveFailures}|${iso(s.circuitOpenUntil)}`;
+/** The webhook fields an attempt can change. */
+const endpointHealth = (s: WebhookRow) => `${s.enabled}|${s.disabledReason}|${iso(s.failingSince)}|${s.consecutiveFailures}|${iso(s.circuitOpenUntil)}`;
 
 /** Writes the batch's new delivery states in one statement rather than one round trip per delivery. */
 async function updateDeliveries(tx: WebhookDb, rows: DeliveryRow[]): Promise<void> {

@@ -27,7 +27,7 @@ export class WorkerMetrics {
       registers,
     });
     this.deliveryOutcomes = new Counter({ name: "onering_webhook_delivery_outcomes_total", help: "Recorded attempts by what followed: delivered, retried or dead_letter.", labelNames: ["outcome"], registers });
-    this.endpointsDisabled = new Counter({ name: "onering_webhook_endpoints_disabled_total", help: "Subscriptions the platform disabled (410 Gone, failing too long).", registers });
+    this.endpointsDisabled = new Counter({ name: "onering_webhook_endpoints_disabled_total", help: "Webhooks the platform disabled (410 Gone, failing too long).", registers });
     this.circuitsOpened = new Counter({ name: "onering_webhook_circuit_opened_total", help: "Times an endpoint's circuit breaker opened from closed (a failed probe keeps it open without counting again).", registers });
     this.parked = new Counter({
       name: "onering_webhook_jobs_parked_total",

@@ -1,12 +1,12 @@
-// Subscriptions, always scoped to their owner: another owner's id reads as absent.
+// Webhooks, always scoped to their owner: another owner's id reads as absent.
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { newId } from "./ids.js";
 import { after, cursorTimeOf, type Cursor } from "./pageToken.js";
-import { deliveries, subscriptions } from "./schema.js";
+import { deliveries, webhooks } from "./schema.js";
 import { newSigningSecret } from "./signature.js";
-import type { SubscriptionRow, WebhookDb } from "./webhookDb.js";
+import type { WebhookRow, WebhookDb } from "./webhookDb.js";
 
-export interface SubscriptionPatch {
+export interface WebhookPatch {
   url?: string;
   eventTypes?: string[];
   description?: string;
@@ -14,44 +14,44 @@ export interface SubscriptionPatch {
   paused?: boolean;
 }
 
-export class SubscriptionStore {
+export class WebhookStore {
   constructor(private readonly db: WebhookDb) {}
 
-  async create(owner: string, input: { url: string; eventTypes: string[]; description: string }): Promise<SubscriptionRow> {
+  async create(owner: string, input: { url: string; eventTypes: string[]; description: string }): Promise<WebhookRow> {
     const [row] = await this.db
-      .insert(subscriptions)
+      .insert(webhooks)
       .values({ id: newId("wh"), ownerKeyId: owner, secret: newSigningSecret(), ...input })
       .returning();
     return row!;
   }
 
   /** Newest first, from after the cursor; up to limit rows plus one that tells whether another page follows. */
-  async list(owner: string, limit: number, from: Cursor | undefined): Promise<Array<{ row: SubscriptionRow; cursor: Cursor }>> {
-    const owned = eq(subscriptions.ownerKeyId, owner);
+  async list(owner: string, limit: number, from: Cursor | undefined): Promise<Array<{ row: WebhookRow; cursor: Cursor }>> {
+    const owned = eq(webhooks.ownerKeyId, owner);
     const rows = await this.db
-      .select({ row: subscriptions, time: cursorTimeOf(subscriptions.createdAt) })
-      .from(subscriptions)
-      .where(from ? and(owned, after(subscriptions.createdAt, subscriptions.id, from)) : owned)
-      .orderBy(desc(subscriptions.createdAt), desc(subscriptions.id))
+      .select({ row: webhooks, time: cursorTimeOf(webhooks.createdAt) })
+      .from(webhooks)
+      .where(from ? and(owned, after(webhooks.createdAt, webhooks.id, from)) : owned)
+      .orderBy(desc(webhooks.createdAt), desc(webhooks.id))
       .limit(limit + 1);
     return rows.map(({ row, time }) => ({ row, cursor: { time, id: row.id } }));
   }
 
-  async get(owner: string, id: string): Promise<SubscriptionRow | undefined> {
+  async get(owner: string, id: string): Promise<WebhookRow | undefined> {
     const [row] = await this.db
       .select()
-      .from(subscriptions)
-      .where(and(eq(subscriptions.id, id), eq(subscriptions.ownerKeyId, owner)));
+      .from(webhooks)
+      .where(and(eq(webhooks.id, id), eq(webhooks.ownerKeyId, owner)));
     return row;
   }
 
   /** Re-enabling clears the platform's reason and failure clock. */
-  async update(owner: string, id: string, patch: SubscriptionPatch): Promise<SubscriptionRow | undefined> {
+  async update(owner: string, id: string, patch: WebhookPatch): Promise<WebhookRow | undefined> {
     const reenable = patch.enabled === true ? { disabledReason: "", failingSince: null } : {};
     const [row] = await this.db
-      .update(subscriptions)
+      .update(webhooks)
       .set({ ...patch, ...reenable, updatedAt: new Date() })
-      .where(and(eq(subscriptions.id, id), eq(subscriptions.ownerKeyId, owner)))
+      .where(and(eq(webhooks.id, id), eq(webhooks.ownerKeyId, owner)))
       .returning();
     return row;
   }
@@ -60,37 +60,37 @@ export class SubscriptionStore {
   async delete(owner: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const [owned] = await tx
-        .select({ id: subscriptions.id })
-        .from(subscriptions)
-        .where(and(eq(subscriptions.id, id), eq(subscriptions.ownerKeyId, owner)));
+        .select({ id: webhooks.id })
+        .from(webhooks)
+        .where(and(eq(webhooks.id, id), eq(webhooks.ownerKeyId, owner)));
       if (!owned) return false;
       await tx
         .update(deliveries)
         .set({ status: "dropped", nextAttemptAt: null, leasedUntil: null })
-        .where(and(eq(deliveries.subscriptionId, id), inArray(deliveries.status, ["pending", "retrying"])));
-      const removed = await tx.delete(subscriptions).where(eq(subscriptions.id, id)).returning({ id: subscriptions.id });
+        .where(and(eq(deliveries.webhookId, id), inArray(deliveries.status, ["pending", "retrying"])));
+      const removed = await tx.delete(webhooks).where(eq(webhooks.id, id)).returning({ id: webhooks.id });
       return removed.length > 0;
     });
   }
 
-  async rotateSecret(owner: string, id: string, graceSeconds: number): Promise<SubscriptionRow | undefined> {
+  async rotateSecret(owner: string, id: string, graceSeconds: number): Promise<WebhookRow | undefined> {
     return this.db.transaction(async (tx) => {
       const [current] = await tx
         .select()
-        .from(subscriptions)
-        .where(and(eq(subscriptions.id, id), eq(subscriptions.ownerKeyId, owner)))
+        .from(webhooks)
+        .where(and(eq(webhooks.id, id), eq(webhooks.ownerKeyId, owner)))
         .for("update");
       if (!current) return undefined;
       const now = new Date();
       const [row] = await tx
-        .update(subscriptions)
+        .update(webhooks)
         .set({
           secret: newSigningSecret(),
           previousSecret: graceSeconds > 0 ? current.secret : null,
           previousSecretExpiresAt: new Date(now.getTime() + graceSeconds * 1000),
           updatedAt: now,
         })
-        .where(eq(subscriptions.id, id))
+        .where(eq(webhooks.id, id))
         .returning();
       return row;
     });
@@ -98,7 +98,7 @@ export class SubscriptionStore {
 }
 
 /** The secrets that sign now: the current one, then the previous one while its grace lasts. */
-export function signingSecrets(row: SubscriptionRow, now = new Date()): string[] {
+export function signingSecrets(row: WebhookRow, now = new Date()): string[] {
   const previousValid = row.previousSecret && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now;
   return previousValid ? [row.secret, row.previousSecret!] : [row.secret];
 }
