@@ -200,7 +200,7 @@ export class DeliveryStore {
   /**
    * The scheduler's query: outbox rows due now, i.e. unfinished, not in
    * JetStream, due (a new delivery, a retry whose backoff is over, a parked
-   * one whose wait is over), their endpoint enabled, not paused and its
+   * one whose wait is over), their webhook enabled, not paused and its
    * circuit not open. Only due work goes to JetStream.
    */
   outbox(limit: number): Promise<Pick<DeliveryRow, "id" | "webhookId" | "generation">[]> {

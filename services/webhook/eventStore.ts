@@ -13,7 +13,7 @@ import type { DeliveryRow, EventRow, WebhookDb } from "./webhookDb.js";
 export type FanOut =
   | { kind: "matching" }
   | { kind: "one"; webhookId: string }
-  /** Operational events about one endpoint go to its owner's other endpoints. */
+  /** Operational events about one webhook go to its owner's other webhooks. */
   | { kind: "owner-others"; owner: string; exceptId: string };
 
 export interface NewEvent {
@@ -22,7 +22,7 @@ export interface NewEvent {
   idempotencyKey?: string;
 }
 
-/** What the outbox relay needs of a new delivery; `waits` while its endpoint's circuit is open (the scheduler publishes it when the probe is due). */
+/** What the outbox relay needs of a new delivery; `waits` while its webhook's circuit is open (the scheduler publishes it when the probe is due). */
 export type NewDelivery = Pick<DeliveryRow, "id" | "webhookId" | "generation"> & { waits?: boolean };
 
 export interface Published {

@@ -134,8 +134,8 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async testWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      const sub = await ownedWebhook(owner, req.id);
-      const published = await events.publish({ type: "webhook.test", data: { webhook_id: sub.id, message: "This is a test event from OneRing." } }, { kind: "one", webhookId: sub.id });
+      const hook = await ownedWebhook(owner, req.id);
+      const published = await events.publish({ type: "webhook.test", data: { webhook_id: hook.id, message: "This is a test event from OneRing." } }, { kind: "one", webhookId: hook.id });
       relay.kick(published.deliveries);
       const view = await deliveries.get(published.deliveries[0]!.id);
       return create(TestWebhookResponseSchema, { delivery: toDelivery(view!) });

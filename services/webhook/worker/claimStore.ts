@@ -65,7 +65,7 @@ function sendable(delivery: DeliveryRow, webhook: WebhookRow, event: EventRow, n
 }
 
 /**
- * The common case, deliveries that are due and unleased on a live endpoint
+ * The common case, deliveries that are due and unleased on a live webhook
  * whose circuit is closed, leased and read with their webhooks and events
  * in one statement (the row lock and re-check of a concurrent UPDATE keep two
  * workers from both leasing one).
@@ -115,18 +115,18 @@ function prepareLease(db: WebhookDb) {
 
 /**
  * Everything else, decided under row locks (deliveries, then webhooks, as
- * everywhere): finished; a deleted endpoint's delivery dead-lettered (kept,
- * listed); parked until due, until a disabled or paused endpoint is back, or
+ * everywhere): finished; a deleted webhook's delivery dead-lettered (kept,
+ * listed); parked until due, until a disabled or paused webhook is back, or
  * until an open circuit's probe; the one probe of a half-open circuit leased.
  */
 async function claimOthers(db: WebhookDb, ids: string[], leaseMs: number): Promise<Map<string, Claim>> {
   return db.transaction(async (tx) => {
     const locked = await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).orderBy(deliveries.id).for("update");
-    const subIds = [...new Set(locked.map((d) => d.webhookId))];
+    const hookIds = [...new Set(locked.map((d) => d.webhookId))];
     const eventIds = [...new Set(locked.map((d) => d.eventId))];
-    const subs = subIds.length === 0 ? [] : await tx.select().from(webhooks).where(inArray(webhooks.id, subIds)).orderBy(webhooks.id).for("update");
+    const hooks = hookIds.length === 0 ? [] : await tx.select().from(webhooks).where(inArray(webhooks.id, hookIds)).orderBy(webhooks.id).for("update");
     const evts = eventIds.length === 0 ? [] : await tx.select().from(events).where(inArray(events.id, eventIds));
-    const subById = new Map(subs.map((r) => [r.id, r]));
+    const hookById = new Map(hooks.map((r) => [r.id, r]));
     const eventById = new Map(evts.map((r) => [r.id, r]));
     const now = new Date();
     const leaseEnd = new Date(now.getTime() + leaseMs);
@@ -137,7 +137,7 @@ async function claimOthers(db: WebhookDb, ids: string[], leaseMs: number): Promi
     const claimed = new Map<string, Claim>();
     for (const delivery of locked) {
       if (terminal.has(delivery.status)) continue;
-      const webhook = subById.get(delivery.webhookId);
+      const webhook = hookById.get(delivery.webhookId);
       if (!webhook) {
         orphaned.push(delivery.id);
         continue;
@@ -147,7 +147,7 @@ async function claimOthers(db: WebhookDb, ids: string[], leaseMs: number): Promi
         claimed.set(delivery.id, { deferMs: delivery.leasedUntil.getTime() - now.getTime() + earlyToleranceMs });
         continue;
       }
-      // The outbox relays these again once the endpoint is enabled or resumed.
+      // The outbox relays these again once the webhook is enabled or resumed.
       if (!webhook.enabled || webhook.paused) {
         parked.set(delivery.id, null);
         continue;
