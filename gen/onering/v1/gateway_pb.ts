@@ -264,7 +264,7 @@ export const GatewayService: GenService<{
     output: typeof CreateWebhookResponseSchema;
   },
   /**
-   * Lists the caller's subscriptions.
+   * Lists the caller's webhooks.
    *
    * @generated from rpc onering.v1.GatewayService.ListWebhooks
    */
@@ -274,7 +274,7 @@ export const GatewayService: GenService<{
     output: typeof ListWebhooksResponseSchema;
   },
   /**
-   * Returns one of the caller's subscriptions.
+   * Returns one of the caller's webhooks.
    *
    * @generated from rpc onering.v1.GatewayService.GetWebhook
    */
@@ -284,7 +284,7 @@ export const GatewayService: GenService<{
     output: typeof GetWebhookResponseSchema;
   },
   /**
-   * Changes one of the caller's subscriptions.
+   * Changes one of the caller's webhooks.
    *
    * @generated from rpc onering.v1.GatewayService.UpdateWebhook
    */
@@ -294,7 +294,7 @@ export const GatewayService: GenService<{
     output: typeof UpdateWebhookResponseSchema;
   },
   /**
-   * Deletes one of the caller's subscriptions.
+   * Deletes one of the caller's webhooks.
    *
    * @generated from rpc onering.v1.GatewayService.DeleteWebhook
    */
@@ -304,7 +304,7 @@ export const GatewayService: GenService<{
     output: typeof DeleteWebhookResponseSchema;
   },
   /**
-   * Rotates a subscription's signing secret.
+   * Rotates a webhook's signing secret.
    *
    * @generated from rpc onering.v1.GatewayService.RotateWebhookSecret
    */
@@ -314,7 +314,7 @@ export const GatewayService: GenService<{
     output: typeof RotateWebhookSecretResponseSchema;
   },
   /**
-   * Sends a `webhook.test` event to one subscription.
+   * Sends a `webhook.test` event to one webhook.
    *
    * @generated from rpc onering.v1.GatewayService.TestWebhook
    */
@@ -324,7 +324,7 @@ export const GatewayService: GenService<{
     output: typeof TestWebhookResponseSchema;
   },
   /**
-   * The delivery log of one subscription, with attempts.
+   * The delivery log of one webhook, with attempts.
    *
    * @generated from rpc onering.v1.GatewayService.ListDeliveries
    */
@@ -394,7 +394,7 @@ export const GatewayService: GenService<{
     output: typeof RotateKeyResponseSchema;
   },
   /**
-   * Admin: publishes an event to every matching subscription.
+   * Admin: publishes an event to every matching webhook.
    *
    * @generated from rpc onering.v1.GatewayService.PublishEvent
    */
