@@ -24,6 +24,7 @@ import {
 } from "../../gen/onering/v1/webhook_pb.js";
 import type { MeshConfig } from "../shared/config.js";
 import { invalidArgument, meshError, type Violation } from "../shared/errors.js";
+import { jsonDepthViolations } from "../shared/jsonDepth.js";
 import type { Logger } from "../shared/logger.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
 import type { WebhookApiMetrics } from "./apiMetrics.js";
@@ -36,7 +37,7 @@ import { skippedByWebhook, webhookDisabled } from "./replayAnswers.js";
 import { requireOwner, requireWebhooksEnabled } from "./requestContext.js";
 import type { WebhookStore } from "./webhookStore.js";
 import { validateReceiverUrl } from "./urlGuard.js";
-import { eventDataBytes, eventDataViolations, maxEventDataBytes } from "./validation.js";
+import { eventDataBytes, maxEventDataBytes } from "./validation.js";
 import type { WebhookDb } from "./webhookDb.js";
 
 export interface WebhookHandlerDeps {
@@ -159,7 +160,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       if (req.data && eventDataBytes(req.data) > maxEventDataBytes) {
         throw meshError("PAYLOAD_TOO_LARGE", `data is larger than ${maxEventDataBytes} bytes`, [{ field: "data", description: `must be at most ${maxEventDataBytes} bytes of JSON` }]);
       }
-      check(eventDataViolations(req.data));
+      check(jsonDepthViolations(req.data, "data"));
       const published = await events.publish({ type: req.type, data: req.data!, idempotencyKey: req.idempotencyKey });
       metrics.published(published.replayed);
       relay.kick(published.deliveries);
