@@ -66,7 +66,7 @@ export const backlogDrainSection: Section = {
       clearInterval(sampler);
       const worst = Math.max(...names.map((n) => drainPeak[n]! - idle[n]!));
       return [
-        `Processes: WebhookService and one delivery worker, default settings, one subscription; the receiver answers 204 at once. ${backlog.toLocaleString("en")} events published by ${publishers} callers in ${publishSeconds.toFixed(0)} s with \`webhooks_delivery_enabled\` off, then switched on: drained in ${drainSeconds.toFixed(0)} s (${(backlog / drainSeconds).toFixed(0)} deliveries/s). RSS sampled every 250 ms from before the first publish to the last arrival.`,
+        `Processes: WebhookService and one delivery worker, default settings, one webhook; the receiver answers 204 at once. ${backlog.toLocaleString("en")} events published by ${publishers} callers in ${publishSeconds.toFixed(0)} s with \`webhooks_delivery_enabled\` off, then switched on: drained in ${drainSeconds.toFixed(0)} s (${(backlog / drainSeconds).toFixed(0)} deliveries/s). RSS sampled every 250 ms from before the first publish to the last arrival.`,
         "",
         table(
           ["process", "idle RSS (MiB)", "peak while publishing", "peak while draining", "growth while draining (MiB)"],

@@ -78,7 +78,7 @@ export const memorySection: Section = {
         headers: { ...headers, "content-type": "application/json" },
         body: JSON.stringify({ url: `http://127.0.0.1:${receiver.ports.receiver}/memory`, event_types: ["bench.memory"] }),
       });
-      if (!subscribed.ok) throw new Error(`creating the bench subscription failed: ${subscribed.status} ${await subscribed.text()}`);
+      if (!subscribed.ok) throw new Error(`creating the bench webhook failed: ${subscribed.status} ${await subscribed.text()}`);
       const getMe = (spec: Partial<LoadSpec>): [LoadSpec, (r: LoadResult) => LoadResult] => [
         { ...getMeLoads(mesh.gatewayUrl, headers).rest, connections: settings.connections, seconds: settings.seconds, ...spec },
         (r) => onlyStatuses("memory load", r),
@@ -114,7 +114,7 @@ export const memorySection: Section = {
       const sawed = names.filter((name) => sampledGrowth(name) > growthToleranceMiB);
       const grew = names.filter((name) => heldGrowth(name) > growthToleranceMiB);
       return [
-        `RSS in MiB of all five processes. Peak load: GetMe over ${settings.connections} connections for ${settings.seconds} s. Soak: GetMe at ${soakRate} req/s for ${settings.soakSeconds} s (BENCH_SOAK_SECONDS); its start is the median RSS of its second fifth, once heaps have sized themselves, and its end the median of its last fifth. Both also publish ${eventRate} events/s through the gateway to one subscription, delivered to a receiver.`,
+        `RSS in MiB of all five processes. Peak load: GetMe over ${settings.connections} connections for ${settings.seconds} s. Soak: GetMe at ${soakRate} req/s for ${settings.soakSeconds} s (BENCH_SOAK_SECONDS); its start is the median RSS of its second fifth, once heaps have sized themselves, and its end the median of its last fifth. Both also publish ${eventRate} events/s through the gateway to one webhook, delivered to a receiver.`,
         "",
         table(["process", "idle", "peak under load", "soak start", "soak end", "soak growth", "idle after"], rows),
         "",

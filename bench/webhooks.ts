@@ -162,7 +162,7 @@ export const webhooksSection: Section = {
       }
 
       return [
-        `Processes: WebhookService (Postgres, outbox relay) and the delivery worker, default settings; the receiver (node:http, 204) in its own process; the raw pipeline in the bench process. One subscription; ${publishers} concurrent publishers for ${settings.seconds} s per run, deliveries/s from the first publish to the last arrival (every delivery must arrive), ${settings.runs} rounds taking turns, after a warm-up.`,
+        `Processes: WebhookService (Postgres, outbox relay) and the delivery worker, default settings; the receiver (node:http, 204) in its own process; the raw pipeline in the bench process. One webhook; ${publishers} concurrent publishers for ${settings.seconds} s per run, deliveries/s from the first publish to the last arrival (every delivery must arrive), ${settings.runs} rounds taking turns, after a warm-up.`,
         "",
         table(
           ["pipeline", "deliveries/s"],

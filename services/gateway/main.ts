@@ -5,6 +5,7 @@ import { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig } from "../shared/config.js";
 import { errorBoundary } from "../shared/errorBoundary.js";
+import { requestRules } from "../shared/requestRules.js";
 import { createInternalClient } from "../shared/internalClient.js";
 import { subscribeKeyChanges } from "../shared/keyChanges.js";
 import { ProcessMetrics } from "../shared/metrics.js";
@@ -40,7 +41,7 @@ processMain("gateway", async (logger) => {
   });
   subscribeKeyChanges(nc, config.natsPrefix, (keyId) => gateway.keyChanged(keyId));
   const implementations = [implementation(GatewayService, gateway.impl)];
-  const interceptors = [...gateway.interceptors, errorBoundary(logger)];
+  const interceptors = [...gateway.interceptors, errorBoundary(logger), requestRules()];
   // REST runs the same implementation and interceptors as Connect, plus the metrics one serve() adds.
   const rest = createTranscoder({
     services: implementations,

@@ -4,7 +4,8 @@
 // the waiting requests as the window nears exhaustion, and idle leftovers
 // go back, so together they do not under-admit either. A steady caller's next
 // batch is leased while the current one still has tokens, so its requests
-// never wait for KeyService.
+// never wait for KeyService. Requests admitted are reported with the next
+// lease or release, so a key's usage_count counts requests served, not leased.
 import type { Client } from "@connectrpc/connect";
 import type { KeyService } from "../../gen/onering/v1/key_pb.js";
 import type { Logger } from "../shared/logger.js";
@@ -50,6 +51,8 @@ interface KeyQuota {
   /** Until when (ms) the window counts as exhausted without asking KeyService. */
   exhaustedUntil: number;
   queue: Waiter[];
+  /** Requests admitted since the last report to KeyService. */
+  served: number;
   /** The lease call in flight, if any. */
   acquiring: Promise<void> | undefined;
   releasing: boolean;
@@ -109,7 +112,7 @@ export class QuotaLeases {
   private quotaOf(keyId: string, limit: number): KeyQuota {
     let quota = this.quotas.get(keyId);
     if (!quota) {
-      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), exhaustedUntil: 0, queue: [], acquiring: undefined, releasing: false };
+      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), exhaustedUntil: 0, queue: [], served: 0, acquiring: undefined, releasing: false };
       this.quotas.set(keyId, quota);
     }
     return quota;
@@ -117,6 +120,7 @@ export class QuotaLeases {
 
   private admit(quota: KeyQuota): QuotaDecision {
     quota.tokens--;
+    quota.served++;
     return { admitted: true, limit: quota.limit, remaining: quota.serverRemaining + quota.tokens, reset: quota.reset };
   }
 
@@ -155,8 +159,10 @@ export class QuotaLeases {
   }
 
   private acquire(quota: KeyQuota, waiters: Waiter[], tokens: number): void {
+    const served = quota.served;
+    quota.served = 0;
     quota.acquiring = this.keys
-      .acquireQuota({ keyId: quota.keyId, tokens: BigInt(tokens) })
+      .acquireQuota({ keyId: quota.keyId, tokens: BigInt(tokens), served: BigInt(served) })
       .then(
         (res) => {
           if (Number(res.windowStart) !== quota.windowStart) quota.tokens = 0;
@@ -170,6 +176,8 @@ export class QuotaLeases {
           for (const waiter of waiters) waiter.resolve(quota.tokens > 0 ? this.admit(quota) : this.reject(quota));
         },
         (err: unknown) => {
+          // Not recorded: reported again with the next call.
+          quota.served += served;
           const error = passOn(err, "KeyService");
           for (const waiter of waiters) waiter.reject(error);
         },
@@ -184,20 +192,24 @@ export class QuotaLeases {
     const idleSince = Date.now() - this.options.idleReleaseMs;
     for (const quota of this.quotas.values()) {
       if (quota.lastUse > idleSince || quota.acquiring || quota.releasing || quota.queue.length > 0) continue;
-      if (quota.tokens > 0 && quota.reset > nowSeconds()) void this.release(quota);
+      if ((quota.tokens > 0 && quota.reset > nowSeconds()) || quota.served > 0) void this.release(quota);
       else this.quotas.delete(quota.keyId);
     }
   }
 
   private async release(quota: KeyQuota): Promise<void> {
-    const { tokens, windowStart } = quota;
-    if (tokens <= 0 || quota.reset <= nowSeconds() || quota.releasing) return;
-    quota.tokens = 0;
+    const { windowStart, served } = quota;
+    // Tokens of an ended window are worth nothing; what was served still counts.
+    const tokens = quota.reset > nowSeconds() ? Math.max(quota.tokens, 0) : 0;
+    if ((tokens === 0 && served === 0) || quota.releasing) return;
+    quota.tokens -= tokens;
+    quota.served = 0;
     quota.releasing = true;
     try {
-      const res = await this.keys.releaseQuota({ keyId: quota.keyId, windowStart: BigInt(windowStart), tokens: BigInt(tokens) });
+      const res = await this.keys.releaseQuota({ keyId: quota.keyId, windowStart: BigInt(windowStart), tokens: BigInt(tokens), served: BigInt(served) });
       quota.serverRemaining = Number(res.remaining);
     } catch (err) {
+      quota.served += served;
       // Still leased to us: keep them for our own requests or the next release attempt.
       if (quota.windowStart === windowStart) quota.tokens += tokens;
       this.options.logger.warn({ keyId: quota.keyId, tokens, err: (err as Error).message }, "quota release failed");

@@ -1,4 +1,5 @@
 // KeyService: key lifecycle, verification and the hourly quota counters.
+// Input rules live in key.proto (buf.validate); requestRules() applies them first.
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
@@ -13,7 +14,6 @@ import type { KeyRow, KeyStore } from "./keyStore.js";
 import { hourlyLimit, windowSeconds, windowStartOf } from "./limits.js";
 import { decodePageToken, encodePageToken } from "./pageToken.js";
 import { toApiKey } from "./toProto.js";
-import { validateCreate, validateList, validateRotate, validateTokens, validateUpdate } from "./validation.js";
 
 export interface KeyHandlerDeps {
   store: KeyStore;
@@ -39,7 +39,6 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
   return {
     async createKey(req) {
       const at = now();
-      validateCreate(req, at);
       const secret = generateApiKey(req.testMode);
       const row = await store.insert({
         id: `key_${randomBytes(12).toString("hex")}`,
@@ -57,7 +56,6 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
     },
 
     async listKeys(req) {
-      validateList(req);
       const pageSize = req.pageSize || 50;
       const rows = await store.list({
         pageSize,
@@ -79,7 +77,6 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
     },
 
     async updateKey(req) {
-      validateUpdate(req);
       await existing(req.id);
       const changes: Partial<Pick<KeyRow, "name" | "tier" | "canary">> = {};
       if (req.name !== undefined) changes.name = req.name;
@@ -93,7 +90,6 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
     },
 
     async rotateKey(req) {
-      validateRotate(req);
       const current = await existing(req.id);
       if (current.revokedAt) throw meshError("API_KEY_REVOKED", "a revoked key cannot be rotated");
       const previousValidUntil = new Date(now().getTime() + Number(req.gracePeriodSeconds) * 1000);
@@ -132,12 +128,12 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
     },
 
     async acquireQuota(req) {
-      const tokens = validateTokens(req.tokens, "tokens");
+      const tokens = Number(req.tokens);
       const row = await existing(req.keyId);
       const at = now();
       const windowStart = windowStartOf(at);
       const limit = hourlyLimit(limits, row.tier, row.canary);
-      const grant = await store.acquire(row.id, windowStart, tokens, limit, at);
+      const grant = await store.acquire(row.id, windowStart, tokens, limit, Number(req.served), at);
       return create(AcquireQuotaResponseSchema, {
         granted: BigInt(grant.granted),
         limit: BigInt(limit),
@@ -148,9 +144,9 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
     },
 
     async releaseQuota(req) {
-      const tokens = validateTokens(req.tokens, "tokens");
+      const tokens = Number(req.tokens);
       const row = await existing(req.keyId);
-      const used = await store.release(row.id, Number(req.windowStart), tokens);
+      const used = await store.release(row.id, Number(req.windowStart), tokens, Number(req.served), now());
       const limit = hourlyLimit(limits, row.tier, row.canary);
       return create(ReleaseQuotaResponseSchema, { remaining: BigInt(Math.max(limit - used, 0)) });
     },

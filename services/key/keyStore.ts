@@ -89,9 +89,10 @@ export class KeyStore {
 
   /**
    * Grants up to `tokens` from the window in one atomic statement, so any
-   * number of callers together never pass `limit`; usage follows the grant.
+   * number of callers together never pass `limit`. Usage counts the requests
+   * the caller reports as served, never leased tokens, so it does not run ahead.
    */
-  async acquire(keyId: string, windowStart: number, tokens: number, limit: number, now: Date): Promise<Grant> {
+  async acquire(keyId: string, windowStart: number, tokens: number, limit: number, served: number, now: Date): Promise<Grant> {
     return this.db.transaction(async (tx) => {
       const result = (await tx.execute(sql`
         insert into ${rateWindows} as w (key_id, window_start, used, granted)
@@ -101,30 +102,28 @@ export class KeyStore {
               granted = least(${tokens}::int, greatest(${limit}::int - w.used, 0))
         returning granted, used`)) as unknown as { rows: { granted: number; used: number }[] };
       const grant = result.rows[0]!;
-      if (grant.granted > 0) {
-        await tx
-          .update(apiKeys)
-          .set({ usageCount: sql`${apiKeys.usageCount} + ${grant.granted}`, lastUsedAt: now })
-          .where(eq(apiKeys.id, keyId));
-      }
+      if (grant.granted > 0 || served > 0) await this.recordServed(tx, keyId, served, now);
       return { granted: Number(grant.granted), used: Number(grant.used) };
     });
   }
 
-  /** Gives back unused tokens of a window; returns the window's count after it. */
-  async release(keyId: string, windowStart: number, tokens: number): Promise<number> {
+  private async recordServed(tx: Pick<Db<typeof schema>, "update">, keyId: string, served: number, now: Date): Promise<void> {
+    await tx
+      .update(apiKeys)
+      .set({ usageCount: sql`${apiKeys.usageCount} + ${served}`, lastUsedAt: now })
+      .where(eq(apiKeys.id, keyId));
+  }
+
+  /** Gives back unused tokens of a window and records requests served; returns the window's count after it. */
+  async release(keyId: string, windowStart: number, tokens: number, served: number, now: Date): Promise<number> {
     return this.db.transaction(async (tx) => {
+      if (served > 0) await this.recordServed(tx, keyId, served, now);
       const [row] = await tx
         .update(rateWindows)
         .set({ used: sql`greatest(${rateWindows.used} - ${tokens}::int, 0)` })
         .where(and(eq(rateWindows.keyId, keyId), eq(rateWindows.windowStart, windowStart)))
         .returning({ used: rateWindows.used });
-      if (!row) return 0;
-      await tx
-        .update(apiKeys)
-        .set({ usageCount: sql`greatest(${apiKeys.usageCount} - ${tokens}, 0)` })
-        .where(eq(apiKeys.id, keyId));
-      return row.used;
+      return row?.used ?? 0;
     });
   }
 }

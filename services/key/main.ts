@@ -3,6 +3,7 @@ import { KeyService } from "../../gen/onering/v1/key_pb.js";
 import { loadConfig, requireDatabaseUrl } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { errorBoundary } from "../shared/errorBoundary.js";
+import { requestRules } from "../shared/requestRules.js";
 import { requireToken } from "../shared/internalAuth.js";
 import { ProcessMetrics } from "../shared/metrics.js";
 import { connectNats } from "../shared/nats.js";
@@ -36,7 +37,7 @@ processMain("key", async (logger) => {
     logger,
     metrics: new ProcessMetrics("key"),
     implementations: [implementation(KeyService, handlers)],
-    interceptors: [requireToken([config.internalToken]), errorBoundary(logger)],
+    interceptors: [requireToken([config.internalToken]), errorBoundary(logger), requestRules()],
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await nc.drain();

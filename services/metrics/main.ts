@@ -5,6 +5,7 @@ import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig, requireDatabaseUrl } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { errorBoundary } from "../shared/errorBoundary.js";
+import { requestRules } from "../shared/requestRules.js";
 import { requireToken } from "../shared/internalAuth.js";
 import { createInternalClient } from "../shared/internalClient.js";
 import { ProcessMetrics } from "../shared/metrics.js";
@@ -41,7 +42,7 @@ processMain("metrics", async (logger) => {
     metrics: new ProcessMetrics("metrics"),
     implementations: [implementation(MetricsService, service)],
     // Ops call it directly with the admin key; the gateway with the internal token.
-    interceptors: [requireToken([config.internalToken, config.adminKey]), errorBoundary(logger)],
+    interceptors: [requireToken([config.internalToken, config.adminKey]), errorBoundary(logger), requestRules()],
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await rollups.stop();

@@ -6,7 +6,6 @@ import type { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import type { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import type { MeshConfig } from "../shared/config.js";
 import type { Storage } from "../shared/database.js";
-import { invalidArgument } from "../shared/errors.js";
 import { computeAlerts } from "./alerts.js";
 import { quantileSeconds } from "./latencyBuckets.js";
 import { requestSums, webhookSums, type RequestSums, type WebhookSums } from "./rollupQueries.js";
@@ -14,12 +13,9 @@ import type * as schema from "./schema.js";
 
 const day = 86_400;
 
+// 0 asks for the default; metrics.proto's rules bound any other value.
 function windowOf(requested: bigint): number {
-  if (requested === 0n) return day;
-  if (requested < 60n || requested > 30n * BigInt(day)) {
-    throw invalidArgument([{ field: "window_seconds", description: "must be between 60 and 2592000" }]);
-  }
-  return Number(requested);
+  return requested === 0n ? day : Number(requested);
 }
 
 const outcomeTotal = (sums: RequestSums, outcome: string) => [...sums.byTier.values()].reduce((n, o) => n + (o.get(outcome) ?? 0), 0);
@@ -33,6 +29,24 @@ export interface MetricsServiceDeps {
 }
 
 export function createMetricsService({ config, db, keys, webhooks }: MetricsServiceDeps): ServiceImpl<typeof MetricsService> {
+  const allKeys = async (includeRevoked: boolean) => {
+    const items = [];
+    let pageToken = "";
+    do {
+      const page = await keys.listKeys({ pageSize: 200, pageToken, includeRevoked });
+      items.push(...page.keys);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return items;
+  };
+  // "Active" means one thing everywhere: not revoked.
+  const activeByTier = (items: Awaited<ReturnType<typeof allKeys>>) => {
+    const byTier: Record<string, bigint> = {};
+    for (const key of items) if (!key.revokeTime) byTier[key.tier] = (byTier[key.tier] ?? 0n) + 1n;
+    return byTier;
+  };
+  const total = (counts: Record<string, bigint>) => Object.values(counts).reduce((a, b) => a + b, 0n);
+
   // Alerts always judge the last 24 h, whatever window the caller asked for.
   const alerts = async () => {
     const [requests, hooks] = await Promise.all([requestSums(db, day), webhookSums(db, day)]);
@@ -48,25 +62,32 @@ export function createMetricsService({ config, db, keys, webhooks }: MetricsServ
   return {
     async getExternalMetrics(req) {
       const windowSeconds = windowOf(req.windowSeconds);
-      const sums = await requestSums(db, windowSeconds);
+      const [sums, active] = await Promise.all([requestSums(db, windowSeconds), allKeys(false).then(activeByTier)]);
       const byOutcome: Record<string, bigint> = {};
-      const byTier: Record<string, { requests: Record<string, bigint>; rateLimitHits: bigint; activeKeys: bigint }> = {};
-      let total = 0;
+      const byTier: Record<string, { requests: Record<string, bigint>; rateLimitHits: bigint; activeKeys: bigint; keysWithTraffic24h: bigint }> = {};
+      for (const [tier, count] of Object.entries(active)) byTier[tier] = { requests: {}, rateLimitHits: 0n, activeKeys: count, keysWithTraffic24h: 0n };
+      let requestsTotal = 0;
       for (const [tier, outcomes] of sums.byTier) {
         const requests: Record<string, bigint> = {};
         for (const [outcome, count] of outcomes) {
           requests[outcome] = BigInt(count);
           byOutcome[outcome] = (byOutcome[outcome] ?? 0n) + BigInt(count);
-          total += count;
+          requestsTotal += count;
         }
-        byTier[tier] = { requests, rateLimitHits: BigInt(outcomes.get("rate_limited") ?? 0), activeKeys: BigInt(sums.activeKeysByTier.get(tier) ?? 0) };
+        byTier[tier] = {
+          requests,
+          rateLimitHits: BigInt(outcomes.get("rate_limited") ?? 0),
+          activeKeys: active[tier] ?? 0n,
+          keysWithTraffic24h: BigInt(sums.keysWithTrafficByTier.get(tier) ?? 0),
+        };
       }
       return {
         windowSeconds: BigInt(windowSeconds),
-        requestsTotal: BigInt(total),
+        requestsTotal: BigInt(requestsTotal),
         authFailures24h: BigInt(outcomeTotal(sums, "auth_failure")),
         rateLimitHits24h: BigInt(outcomeTotal(sums, "rate_limited")),
-        activeKeys: BigInt([...sums.activeKeysByTier.values()].reduce((a, b) => a + b, 0)),
+        activeKeys: total(active),
+        keysWithTraffic24h: BigInt([...sums.keysWithTrafficByTier.values()].reduce((a, b) => a + b, 0)),
         byTier,
         byOutcome,
         alerts: await alerts(),
@@ -98,21 +119,8 @@ export function createMetricsService({ config, db, keys, webhooks }: MetricsServ
     },
 
     async listApiKeyInventory(req) {
-      const usage = await requestSums(db, day);
-      const items = [];
-      let pageToken = "";
-      do {
-        const page = await keys.listKeys({ pageSize: 200, pageToken, includeRevoked: req.includeRevoked });
-        items.push(...page.keys);
-        pageToken = page.nextPageToken;
-      } while (pageToken);
-      const byTier: Record<string, bigint> = {};
-      let active = 0n;
-      for (const key of items) {
-        if (key.revokeTime) continue;
-        active++;
-        byTier[key.tier] = (byTier[key.tier] ?? 0n) + 1n;
-      }
+      const [usage, items] = await Promise.all([requestSums(db, day), allKeys(req.includeRevoked)]);
+      const byTier = activeByTier(items);
       return {
         keys: items.map((key) => ({
           id: key.id,
@@ -124,7 +132,7 @@ export function createMetricsService({ config, db, keys, webhooks }: MetricsServ
           lastUsedTime: key.lastUsedTime,
           revoked: key.revokeTime !== undefined,
         })),
-        activeKeys: active,
+        activeKeys: total(byTier),
         byTier,
         alerts: await alerts(),
       };

@@ -11,7 +11,7 @@ export interface RequestSums {
   /** count by tier, then outcome */
   byTier: Map<string, Map<string, number>>;
   /** keys with at least one admitted request, by tier */
-  activeKeysByTier: Map<string, number>;
+  keysWithTrafficByTier: Map<string, number>;
   /** requests by key id, all outcomes */
   byKey: Map<string, number>;
 }
@@ -25,16 +25,16 @@ export async function requestSums(db: Db, windowSeconds: number): Promise<Reques
     .where(gte(t.minute, from))
     .groupBy(t.tier, t.outcome, t.keyId);
   const byTier = new Map<string, Map<string, number>>();
-  const activeKeys = new Map<string, Set<string>>();
+  const withTraffic = new Map<string, Set<string>>();
   const byKey = new Map<string, number>();
   for (const row of rows) {
     const outcomes = byTier.get(row.tier) ?? new Map<string, number>();
     outcomes.set(row.outcome, (outcomes.get(row.outcome) ?? 0) + row.count);
     byTier.set(row.tier, outcomes);
     if (row.keyId) byKey.set(row.keyId, (byKey.get(row.keyId) ?? 0) + row.count);
-    if (row.keyId && row.outcome === "ok") activeKeys.set(row.tier, (activeKeys.get(row.tier) ?? new Set()).add(row.keyId));
+    if (row.keyId && row.outcome === "ok") withTraffic.set(row.tier, (withTraffic.get(row.tier) ?? new Set()).add(row.keyId));
   }
-  return { byTier, activeKeysByTier: new Map([...activeKeys].map(([tier, keys]) => [tier, keys.size])), byKey };
+  return { byTier, keysWithTrafficByTier: new Map([...withTraffic].map(([tier, keys]) => [tier, keys.size])), byKey };
 }
 
 export interface WebhookSums {

@@ -38,9 +38,9 @@ export interface MeshConfig {
     deliveryLoopSeconds: number;
     attemptTimeoutSeconds: number;
     allowPrivateUrls: boolean;
-    /** A subscription failing with no success for this long is disabled. */
+    /** A webhook failing with no success for this long is disabled. */
     autoDisableSeconds: number;
-    /** Attempts in flight at once per subscription, per worker. */
+    /** Attempts in flight at once per webhook, per worker. */
     endpointConcurrency: number;
     /** Due deliveries unfinished for this long are enqueued again (lost-stream recovery). */
     reconcileAfterSeconds: number;

@@ -1,13 +1,19 @@
 // Reading and replaying deliveries, and the outbox queries of the relay.
 import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { DeliveryJob } from "./deliveryJobs.js";
-import { attempts, deliveries, events, replayRejections, subscriptions } from "./schema.js";
+import { after, cursorTimeOf, type Cursor } from "./pageToken.js";
+import { attempts, deliveries, events, replayRejections, webhooks } from "./schema.js";
 import type { AttemptRow, DeliveryRow, WebhookDb } from "./webhookDb.js";
 
 export interface DeliveryView {
   delivery: DeliveryRow;
   eventType: string;
   attempts: AttemptRow[];
+}
+
+/** A listed delivery with its page cursor. */
+export interface ListedDelivery extends DeliveryView {
+  cursor: Cursor;
 }
 
 export interface DeadLetterFilter {
@@ -22,14 +28,14 @@ const unfinished = inArray(deliveries.status, ["pending", "retrying"]);
 export type ReplaySkipReason = "webhook_disabled" | "webhook_deleted";
 
 /** A delivery a replay queued again: its new job, and the status it replaced. */
-export interface ReplayedDelivery extends Pick<DeliveryRow, "id" | "subscriptionId" | "generation"> {
+export interface ReplayedDelivery extends Pick<DeliveryRow, "id" | "webhookId" | "generation"> {
   previousStatus: string;
 }
 
 /** A delivery a replay matched and left unchanged. */
-export interface SkippedDelivery extends Pick<DeliveryRow, "id" | "subscriptionId"> {
+export interface SkippedDelivery extends Pick<DeliveryRow, "id" | "webhookId"> {
   reason: ReplaySkipReason;
-  /** The platform's words for a disabled subscription (e.g. a 410), empty if none. */
+  /** The platform's words for a disabled webhook (e.g. a 410), empty if none. */
   disabledReason: string;
 }
 
@@ -53,7 +59,7 @@ const requeued = {
 export class DeliveryStore {
   constructor(private readonly db: WebhookDb) {}
 
-  private async withAttempts(rows: { delivery: DeliveryRow; eventType: string }[]): Promise<DeliveryView[]> {
+  private async withAttempts<R extends { delivery: DeliveryRow; eventType: string }>(rows: R[]): Promise<Array<R & { attempts: AttemptRow[] }>> {
     if (rows.length === 0) return [];
     const all = await this.db
       .select()
@@ -63,17 +69,23 @@ export class DeliveryStore {
     return rows.map((r) => ({ ...r, attempts: all.filter((a) => a.deliveryId === r.delivery.id) }));
   }
 
-  async list(webhookId: string, status: string, limit: number, offset: number): Promise<DeliveryView[]> {
-    const where = status ? and(eq(deliveries.subscriptionId, webhookId), eq(deliveries.status, status)) : eq(deliveries.subscriptionId, webhookId);
+  /** Newest first, from after the cursor; up to limit rows plus one that tells whether another page follows. */
+  async list(webhookId: string, status: string, limit: number, from: Cursor | undefined): Promise<ListedDelivery[]> {
+    const conditions = [eq(deliveries.webhookId, webhookId)];
+    if (status) conditions.push(eq(deliveries.status, status));
+    if (from) conditions.push(after(deliveries.createdAt, deliveries.id, from));
     const rows = await this.db
-      .select({ delivery: deliveries, eventType: events.type })
+      .select({ delivery: deliveries, eventType: events.type, time: cursorTimeOf(deliveries.createdAt) })
       .from(deliveries)
       .innerJoin(events, eq(events.id, deliveries.eventId))
-      .where(where)
+      .where(and(...conditions))
       .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
-      .limit(limit)
-      .offset(offset);
-    return this.withAttempts(rows);
+      .limit(limit + 1);
+    return this.listed(rows);
+  }
+
+  private async listed(rows: Array<{ delivery: DeliveryRow; eventType: string; time: string }>): Promise<ListedDelivery[]> {
+    return (await this.withAttempts(rows)).map(({ time, ...view }) => ({ ...view, cursor: { time, id: view.delivery.id } }));
   }
 
   async get(id: string): Promise<DeliveryView | undefined> {
@@ -87,22 +99,23 @@ export class DeliveryStore {
 
   private deadLetterWhere(filter: DeadLetterFilter): SQL {
     const conditions = [eq(deliveries.status, "dead_letter")];
-    if (filter.webhookId) conditions.push(eq(deliveries.subscriptionId, filter.webhookId));
+    if (filter.webhookId) conditions.push(eq(deliveries.webhookId, filter.webhookId));
     if (filter.eventType) conditions.push(eq(events.type, filter.eventType));
     if (filter.since) conditions.push(gte(deliveries.deadLetteredAt, filter.since));
     return and(...conditions)!;
   }
 
-  async deadLetters(filter: DeadLetterFilter, limit: number, offset: number): Promise<DeliveryView[]> {
+  /** Most recently dead-lettered first, from after the cursor; up to limit rows plus one. */
+  async deadLetters(filter: DeadLetterFilter, limit: number, from: Cursor | undefined): Promise<ListedDelivery[]> {
+    const where = this.deadLetterWhere(filter);
     const rows = await this.db
-      .select({ delivery: deliveries, eventType: events.type })
+      .select({ delivery: deliveries, eventType: events.type, time: cursorTimeOf(deliveries.deadLetteredAt) })
       .from(deliveries)
       .innerJoin(events, eq(events.id, deliveries.eventId))
-      .where(this.deadLetterWhere(filter))
+      .where(from ? and(where, after(deliveries.deadLetteredAt, deliveries.id, from)) : where)
       .orderBy(desc(deliveries.deadLetteredAt), desc(deliveries.id))
-      .limit(limit)
-      .offset(offset);
-    return this.withAttempts(rows);
+      .limit(limit + 1);
+    return this.listed(rows);
   }
 
   /** Queues one delivery again under its id; both lists are empty when there is no such delivery. */
@@ -115,27 +128,27 @@ export class DeliveryStore {
   }
 
   /**
-   * Queues the matching deliveries again, except those whose subscription is
+   * Queues the matching deliveries again, except those whose webhook is
    * disabled or deleted: nothing would send them, so they stay exactly as they
    * were (a dead letter stays listed). One statement decides and writes,
    * so a replay is never half done; the matched rows are locked first, so the
-   * previous status reported is the one replaced. A paused subscription takes
+   * previous status reported is the one replaced. A paused webhook takes
    * replays: its deliveries wait in the outbox until it resumes.
    */
   private async requeue(where: SQL): Promise<ReplayResult> {
     const matching = this.db.select({ id: deliveries.id }).from(deliveries).innerJoin(events, eq(events.id, deliveries.eventId)).where(where);
     // Read by subqueries, not an outer join, so that a plain FOR UPDATE locks just the
     // deliveries (the join would need "FOR UPDATE OF", which drizzle schema-qualifies and Postgres refuses).
-    const subscription = (column: typeof subscriptions.enabled | typeof subscriptions.disabledReason) =>
-      sql`(select ${column} from ${subscriptions} where ${subscriptions.id} = ${deliveries.subscriptionId})`;
+    const webhook = (column: typeof webhooks.enabled | typeof webhooks.disabledReason) =>
+      sql`(select ${column} from ${webhooks} where ${webhooks.id} = ${deliveries.webhookId})`;
     const candidates = this.db.$with("candidates").as(
       this.db
         .select({
           id: deliveries.id,
-          subscriptionId: deliveries.subscriptionId,
+          webhookId: deliveries.webhookId,
           previousStatus: sql<string>`${deliveries.status}`.as("previous_status"),
-          disabledReason: sql<string>`coalesce(${subscription(subscriptions.disabledReason)}, '')`.as("disabled_reason"),
-          skip: sql<ReplaySkipReason | null>`case ${subscription(subscriptions.enabled)} when true then null when false then 'webhook_disabled' else 'webhook_deleted' end`.as("skip"),
+          disabledReason: sql<string>`coalesce(${webhook(webhooks.disabledReason)}, '')`.as("disabled_reason"),
+          skip: sql<ReplaySkipReason | null>`case ${webhook(webhooks.enabled)} when true then null when false then 'webhook_disabled' else 'webhook_deleted' end`.as("skip"),
         })
         .from(deliveries)
         .where(inArray(deliveries.id, matching))
@@ -152,7 +165,7 @@ export class DeliveryStore {
       .with(candidates, replayed)
       .select({
         id: candidates.id,
-        subscriptionId: candidates.subscriptionId,
+        webhookId: candidates.webhookId,
         previousStatus: candidates.previousStatus,
         disabledReason: candidates.disabledReason,
         skip: candidates.skip,
@@ -175,7 +188,7 @@ export class DeliveryStore {
       .select({ n: count() })
       .from(replayRejections)
       .where(gte(replayRejections.rejectedAt, new Date(Date.now() - 24 * 3600 * 1000)));
-    const [open] = await this.db.select({ n: count() }).from(subscriptions).where(isNotNull(subscriptions.circuitOpenUntil));
+    const [open] = await this.db.select({ n: count() }).from(webhooks).where(isNotNull(webhooks.circuitOpenUntil));
     return {
       byStatus: new Map(groups.map((g) => [g.status, Number(g.n)])),
       outboxBacklog: Number(backlog?.n ?? 0),
@@ -187,34 +200,34 @@ export class DeliveryStore {
   /**
    * The scheduler's query: outbox rows due now, i.e. unfinished, not in
    * JetStream, due (a new delivery, a retry whose backoff is over, a parked
-   * one whose wait is over), their endpoint enabled, not paused and its
+   * one whose wait is over), their webhook enabled, not paused and its
    * circuit not open. Only due work goes to JetStream.
    */
-  outbox(limit: number): Promise<Pick<DeliveryRow, "id" | "subscriptionId" | "generation">[]> {
+  outbox(limit: number): Promise<Pick<DeliveryRow, "id" | "webhookId" | "generation">[]> {
     return this.db
-      .select({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation })
+      .select({ id: deliveries.id, webhookId: deliveries.webhookId, generation: deliveries.generation })
       .from(deliveries)
-      .innerJoin(subscriptions, eq(subscriptions.id, deliveries.subscriptionId))
+      .innerJoin(webhooks, eq(webhooks.id, deliveries.webhookId))
       .where(
         and(
           isNull(deliveries.enqueuedAt),
           unfinished,
           or(isNull(deliveries.nextAttemptAt), lte(deliveries.nextAttemptAt, sql`now()`)),
-          eq(subscriptions.enabled, true),
-          eq(subscriptions.paused, false),
-          or(isNull(subscriptions.circuitOpenUntil), lte(subscriptions.circuitOpenUntil, sql`now()`)),
+          eq(webhooks.enabled, true),
+          eq(webhooks.paused, false),
+          or(isNull(webhooks.circuitOpenUntil), lte(webhooks.circuitOpenUntil, sql`now()`)),
         ),
       )
       .orderBy(asc(deliveries.createdAt))
       .limit(limit);
   }
 
-  /** Rows of one subscription parked in the outbox, e.g. while it was paused. */
-  parked(webhookId: string): Promise<Pick<DeliveryRow, "id" | "subscriptionId" | "generation">[]> {
+  /** Rows of one webhook parked in the outbox, e.g. while it was paused. */
+  parked(webhookId: string): Promise<Pick<DeliveryRow, "id" | "webhookId" | "generation">[]> {
     return this.db
-      .select({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation })
+      .select({ id: deliveries.id, webhookId: deliveries.webhookId, generation: deliveries.generation })
       .from(deliveries)
-      .where(and(eq(deliveries.subscriptionId, webhookId), isNull(deliveries.enqueuedAt), unfinished));
+      .where(and(eq(deliveries.webhookId, webhookId), isNull(deliveries.enqueuedAt), unfinished));
   }
 
   /**

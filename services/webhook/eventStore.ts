@@ -1,19 +1,19 @@
 // Accepting an event: atomically the event, one delivery per matching enabled
-// subscription, and those deliveries as outbox rows (enqueued_at unset), so an
+// webhook, and those deliveries as outbox rows (enqueued_at unset), so an
 // accepted event is never lost even while NATS is down.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { and, count, desc, eq, gt, ne, sql } from "drizzle-orm";
 import { Batcher } from "./batcher.js";
 import type { DeliveryJob } from "./deliveryJobs.js";
 import { newId } from "./ids.js";
-import { deliveries, events, replayRejections, subscriptions } from "./schema.js";
+import { deliveries, events, replayRejections, webhooks } from "./schema.js";
 import type { DeliveryRow, EventRow, WebhookDb } from "./webhookDb.js";
 
-/** Which subscriptions receive the event. */
+/** Which webhooks receive the event. */
 export type FanOut =
   | { kind: "matching" }
-  | { kind: "one"; subscriptionId: string }
-  /** Operational events about one endpoint go to its owner's other endpoints. */
+  | { kind: "one"; webhookId: string }
+  /** Operational events about one webhook go to its owner's other webhooks. */
   | { kind: "owner-others"; owner: string; exceptId: string };
 
 export interface NewEvent {
@@ -22,8 +22,8 @@ export interface NewEvent {
   idempotencyKey?: string;
 }
 
-/** What the outbox relay needs of a new delivery; `waits` while its endpoint's circuit is open (the scheduler publishes it when the probe is due). */
-export type NewDelivery = Pick<DeliveryRow, "id" | "subscriptionId" | "generation"> & { waits?: boolean };
+/** What the outbox relay needs of a new delivery; `waits` while its webhook's circuit is open (the scheduler publishes it when the probe is due). */
+export type NewDelivery = Pick<DeliveryRow, "id" | "webhookId" | "generation"> & { waits?: boolean };
 
 export interface Published {
   event: EventRow;
@@ -37,7 +37,7 @@ const maxGroupCommit = 100;
 const groupCommitsInFlight = 4;
 
 export function jobOf(row: NewDelivery): DeliveryJob {
-  return { deliveryId: row.id, webhookId: row.subscriptionId, generation: row.generation };
+  return { deliveryId: row.id, webhookId: row.webhookId, generation: row.generation };
 }
 
 /** Stores an event and its deliveries inside the caller's transaction. */
@@ -46,7 +46,7 @@ export async function insertEvent(tx: WebhookDb, input: NewEvent, fanOut: FanOut
 }
 
 /**
- * Stores events and a delivery for every enabled subscription whose filters
+ * Stores events and a delivery for every enabled webhook whose filters
  * match (exact, or `prefix.*`) in one statement: atomic without a transaction
  * of its own, and one round trip for a whole group commit.
  */
@@ -61,23 +61,23 @@ async function insertMatching(db: WebhookDb, inputs: NewEvent[]): Promise<{ even
       select id, type, data, idempotency_key from batch
       returning id, created_at
     ), new_deliveries as (
-      insert into ${deliveries} (id, event_id, subscription_id, status, next_attempt_at)
+      insert into ${deliveries} (id, event_id, webhook_id, status, next_attempt_at)
       select 'dlv_' || replace(gen_random_uuid()::text, '-', ''), b.id, s.id, 'pending', greatest(now(), s.circuit_open_until)
-      from batch b join ${subscriptions} s on s.enabled and exists (
+      from batch b join ${webhooks} s on s.enabled and exists (
         select from jsonb_array_elements_text(s.event_types) as f(filter)
         where f.filter = b.type or (right(f.filter, 2) = '.*' and starts_with(b.type, left(f.filter, -1))))
-      returning id, event_id, subscription_id, next_attempt_at > now() as waits
+      returning id, event_id, webhook_id, next_attempt_at > now() as waits
     )
-    select id as event_id, null as delivery_id, null as subscription_id, (extract(epoch from created_at) * 1000)::float8 as created_ms, null as waits from new_events
+    select id as event_id, null as delivery_id, null as webhook_id, (extract(epoch from created_at) * 1000)::float8 as created_ms, null as waits from new_events
     union all
-    select event_id, id, subscription_id, null, waits from new_deliveries`)) as unknown as {
-    rows: { event_id: string; delivery_id: string | null; subscription_id: string | null; created_ms: number | null; waits: boolean | null }[];
+    select event_id, id, webhook_id, null, waits from new_deliveries`)) as unknown as {
+    rows: { event_id: string; delivery_id: string | null; webhook_id: string | null; created_ms: number | null; waits: boolean | null }[];
   };
   const stored = new Map(batch.map((e) => [e.id, { createdAt: new Date(0), deliveries: [] as NewDelivery[] }]));
   for (const row of result.rows) {
     const event = stored.get(row.event_id)!;
     if (row.delivery_id === null) event.createdAt = new Date(Number(row.created_ms));
-    else event.deliveries.push({ id: row.delivery_id, subscriptionId: row.subscription_id!, generation: 0, waits: row.waits === true });
+    else event.deliveries.push({ id: row.delivery_id, webhookId: row.webhook_id!, generation: 0, waits: row.waits === true });
   }
   return batch.map((e) => {
     const { createdAt, deliveries: created } = stored.get(e.id)!;
@@ -85,7 +85,7 @@ async function insertMatching(db: WebhookDb, inputs: NewEvent[]): Promise<{ even
   });
 }
 
-/** Stores an event with a delivery to chosen subscriptions: one, or an owner's others. */
+/** Stores an event with a delivery to chosen webhooks: one, or an owner's others. */
 async function insertTargeted(
   tx: WebhookDb,
   input: NewEvent,
@@ -93,25 +93,25 @@ async function insertTargeted(
 ): Promise<{ event: EventRow; deliveries: NewDelivery[] }> {
   const [event] = await tx.insert(events).values({ id: newId("evt"), type: input.type, data: input.data, idempotencyKey: input.idempotencyKey || null }).returning();
   const targets = await tx
-    .select({ id: subscriptions.id })
-    .from(subscriptions)
+    .select({ id: webhooks.id })
+    .from(webhooks)
     .where(
       fanOut.kind === "one"
-        ? eq(subscriptions.id, fanOut.subscriptionId)
-        : and(eq(subscriptions.ownerKeyId, fanOut.owner), ne(subscriptions.id, fanOut.exceptId), eq(subscriptions.enabled, true)),
+        ? eq(webhooks.id, fanOut.webhookId)
+        : and(eq(webhooks.ownerKeyId, fanOut.owner), ne(webhooks.id, fanOut.exceptId), eq(webhooks.enabled, true)),
     );
   const created =
     targets.length === 0
       ? []
       : await tx
           .insert(deliveries)
-          .values(targets.map((t) => ({ id: newId("dlv"), eventId: event!.id, subscriptionId: t.id, status: "pending", nextAttemptAt: new Date() })))
-          .returning({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation });
+          .values(targets.map((t) => ({ id: newId("dlv"), eventId: event!.id, webhookId: t.id, status: "pending", nextAttemptAt: new Date() })))
+          .returning({ id: deliveries.id, webhookId: deliveries.webhookId, generation: deliveries.generation });
   return { event: event!, deliveries: created };
 }
 
 export class EventStore {
-  // Group commit for the hot path, plain events to matching subscriptions: one
+  // Group commit for the hot path, plain events to matching webhooks: one
   // statement per batch instead of a transaction per event.
   private readonly plain: Batcher<NewEvent, Published>;
 

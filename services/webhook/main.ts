@@ -6,6 +6,7 @@ import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig, requireDatabaseUrl, type MeshConfig } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";
 import { errorBoundary } from "../shared/errorBoundary.js";
+import { requestRules } from "../shared/requestRules.js";
 import { requireToken } from "../shared/internalAuth.js";
 import type { Logger } from "../shared/logger.js";
 import { ProcessMetrics } from "../shared/metrics.js";
@@ -21,7 +22,7 @@ import { DeliveryStore } from "./deliveryStore.js";
 import { EventStore } from "./eventStore.js";
 import { OutboxRelay } from "./outboxRelay.js";
 import * as schema from "./schema.js";
-import { SubscriptionStore } from "./subscriptionStore.js";
+import { WebhookStore } from "./webhookStore.js";
 import { webhookHandlers } from "./webhookHandlers.js";
 import { DeliveryWorker, workerConsumer } from "./worker/deliveryWorker.js";
 import { WorkerMetrics } from "./worker/workerMetrics.js";
@@ -53,7 +54,7 @@ async function startApi(logger: Logger) {
   const usage = new UsagePublishers(nc, config.natsPrefix, metrics.registry, logger);
   const handlers = webhookHandlers({
     db: storage.db,
-    subscriptions: new SubscriptionStore(storage.db),
+    webhooks: new WebhookStore(storage.db),
     events: new EventStore(storage.db, config.webhooks.replayWindowSeconds),
     deliveries,
     relay,
@@ -68,7 +69,7 @@ async function startApi(logger: Logger) {
     logger,
     metrics,
     implementations: [implementation(WebhookService, handlers)],
-    interceptors: [requireToken([config.internalToken]), errorBoundary(logger)],
+    interceptors: [requireToken([config.internalToken]), errorBoundary(logger), requestRules()],
     readiness: () => storage.ping(),
     onShutdown: async () => {
       await relay.stop();

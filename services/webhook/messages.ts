@@ -13,11 +13,11 @@ import {
   type Webhook,
 } from "../../gen/onering/v1/webhook_pb.js";
 import type { DeliveryView } from "./deliveryStore.js";
-import type { EventRow, SubscriptionRow } from "./webhookDb.js";
+import type { EventRow, WebhookRow } from "./webhookDb.js";
 
 const ts = (date: Date | null | undefined) => (date ? timestampFromDate(date) : undefined);
 
-export function toWebhook(row: SubscriptionRow): Webhook {
+export function toWebhook(row: WebhookRow): Webhook {
   return create(WebhookSchema, {
     id: row.id,
     url: row.url,
@@ -33,7 +33,7 @@ export function toWebhook(row: SubscriptionRow): Webhook {
 }
 
 /** The breaker as callers see it: open until its cool-down ends, then half-open until a probe decides. */
-export function toCircuit(row: Pick<SubscriptionRow, "consecutiveFailures" | "circuitOpenUntil">, now = new Date()): CircuitBreaker {
+export function toCircuit(row: Pick<WebhookRow, "consecutiveFailures" | "circuitOpenUntil">, now = new Date()): CircuitBreaker {
   const openUntil = row.circuitOpenUntil;
   const state = !openUntil ? "closed" : openUntil > now ? "open" : "half_open";
   return create(CircuitBreakerSchema, { state, consecutiveFailures: row.consecutiveFailures, openUntil: openUntil ? ts(openUntil) : undefined });
@@ -55,7 +55,7 @@ export function toDelivery({ delivery, eventType, attempts }: DeliveryView): Del
     id: delivery.id,
     eventId: delivery.eventId,
     eventType,
-    webhookId: delivery.subscriptionId,
+    webhookId: delivery.webhookId,
     status: delivery.status,
     attemptCount: delivery.attemptCount,
     nextAttemptTime: waiting ? ts(delivery.nextAttemptAt) : undefined,

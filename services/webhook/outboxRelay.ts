@@ -39,8 +39,8 @@ export class OutboxRelay {
 
   /**
    * Relays freshly committed deliveries now; failures are left to the sweep.
-   * A delivery whose endpoint's circuit is open waits for the scheduler: sent
-   * now, it would only be parked again, behind other endpoints' jobs.
+   * A delivery whose webhook's circuit is open waits for the scheduler: sent
+   * now, it would only be parked again, behind other webhooks' jobs.
    */
   kick(rows: NewDelivery[]): void {
     const due = rows.filter((row) => !row.waits);

@@ -9,15 +9,15 @@ import type { SkippedDelivery } from "./deliveryStore.js";
 
 export function webhookDisabled(skipped: SkippedDelivery): ConnectError {
   const why = skipped.reason === "webhook_deleted" ? "was deleted" : `is disabled${skipped.disabledReason ? ` (${skipped.disabledReason})` : ""}`;
-  return meshError("WEBHOOK_DISABLED", `delivery ${skipped.id} was not replayed and is unchanged: webhook ${skipped.subscriptionId} ${why}`);
+  return meshError("WEBHOOK_DISABLED", `delivery ${skipped.id} was not replayed and is unchanged: webhook ${skipped.webhookId} ${why}`);
 }
 
 /** One entry per webhook, in the order they were first met. */
 export function skippedByWebhook(skipped: SkippedDelivery[]): ReplaySkipped[] {
   const byWebhook = new Map<string, ReplaySkipped>();
-  for (const { subscriptionId, reason } of skipped) {
-    let entry = byWebhook.get(subscriptionId);
-    if (!entry) byWebhook.set(subscriptionId, (entry = create(ReplaySkippedSchema, { webhookId: subscriptionId, reason })));
+  for (const { webhookId, reason } of skipped) {
+    let entry = byWebhook.get(webhookId);
+    if (!entry) byWebhook.set(webhookId, (entry = create(ReplaySkippedSchema, { webhookId: webhookId, reason })));
     entry.count++;
   }
   return [...byWebhook.values()];

@@ -1,5 +1,5 @@
 // What every WebhookService call checks first: the kill switch and, for
-// subscription calls, the owning API key the gateway names in a header.
+// webhook calls, the owning API key the gateway names in a header.
 import type { HandlerContext } from "@connectrpc/connect";
 import { meshError } from "../shared/errors.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
@@ -10,7 +10,7 @@ export function requireWebhooksEnabled(flags: RuntimeFlags): void {
   if (!flags.enabled("webhooks_enabled")) throw meshError("WEBHOOKS_DISABLED", "webhooks are switched off");
 }
 
-/** The API key id the call acts for; subscription calls without one are refused. */
+/** The API key id the call acts for; webhook calls without one are refused. */
 export function requireOwner(ctx: HandlerContext): string {
   const owner = ctx.requestHeader.get(ownerHeader)?.trim();
   if (!owner) throw meshError("UNAUTHENTICATED", `missing ${ownerHeader} header`);

@@ -4,8 +4,8 @@ import { bigint, boolean, index, integer, jsonb, pgSchema, text, timestamp } fro
 
 export const webhooksSchema = pgSchema("webhooks");
 
-export const subscriptions = webhooksSchema.table(
-  "subscriptions",
+export const webhooks = webhooksSchema.table(
+  "webhooks",
   {
     id: text("id").primaryKey(),
     ownerKeyId: text("owner_key_id").notNull(),
@@ -27,7 +27,7 @@ export const subscriptions = webhooksSchema.table(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("subscriptions_owner_idx").on(t.ownerKeyId)],
+  (t) => [index("webhooks_owner_idx").on(t.ownerKeyId)],
 );
 
 export const events = webhooksSchema.table(
@@ -47,7 +47,7 @@ export const deliveries = webhooksSchema.table(
   {
     id: text("id").primaryKey(),
     eventId: text("event_id").notNull(),
-    subscriptionId: text("subscription_id").notNull(),
+    webhookId: text("webhook_id").notNull(),
     status: text("status").notNull(),
     attemptCount: integer("attempt_count").notNull().default(0),
     /** attempt_count when last replayed: MAX_ATTEMPTS and the backoff count from here. */
@@ -64,7 +64,7 @@ export const deliveries = webhooksSchema.table(
     enqueuedAt: timestamp("enqueued_at", { withTimezone: true }),
   },
   (t) => [
-    index("deliveries_subscription_idx").on(t.subscriptionId, t.createdAt),
+    index("deliveries_webhook_idx").on(t.webhookId, t.createdAt),
     index("deliveries_status_idx").on(t.status, t.nextAttemptAt),
     index("deliveries_outbox_idx").on(t.createdAt).where(sql`${t.enqueuedAt} is null`),
     index("deliveries_dead_letter_idx").on(t.deadLetteredAt),

@@ -1,6 +1,6 @@
 // SSRF guard for receiver URLs (DESIGN.md, "Bad input"): HTTPS only and public
 // addresses only, unless ONERING_WEBHOOKS_ALLOW_PRIVATE_URLS. Checked when a
-// subscription is saved and again at delivery time inside the socket's DNS
+// webhook is saved and again at delivery time inside the socket's DNS
 // lookup, so a name re-pointed to 127.0.0.1 (DNS rebinding) is refused.
 import ipaddr from "ipaddr.js";
 import dns from "node:dns";
@@ -35,7 +35,7 @@ export function refuseUrl(url: URL, allowPrivate: boolean): string | undefined {
   return undefined;
 }
 
-/** Validates a receiver URL when a subscription is saved, resolving its host. */
+/** Validates a receiver URL when a webhook is saved, resolving its host. */
 export async function validateReceiverUrl(raw: string, allowPrivate: boolean, field = "url"): Promise<Violation[]> {
   if (raw.length === 0) return [{ field, description: "is required" }];
   if (raw.length > maxUrlLength) return [{ field, description: `must be at most ${maxUrlLength} characters` }];

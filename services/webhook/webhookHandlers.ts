@@ -1,6 +1,8 @@
-// WebhookService: subscription calls act for the owner in the request header;
+// WebhookService: webhook calls act for the owner in the request header;
 // admin calls (events, dead letters, replay, stats) come without one. Storage
 // lives in the *Store modules; the delivery worker works on its own (worker/).
+// Input rules live in webhook.proto (buf.validate); requestRules() applies them
+// first, so only what rules cannot say (SSRF, JSON depth and size) is checked here.
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
@@ -22,6 +24,7 @@ import {
 } from "../../gen/onering/v1/webhook_pb.js";
 import type { MeshConfig } from "../shared/config.js";
 import { invalidArgument, meshError, type Violation } from "../shared/errors.js";
+import { jsonDepthViolations } from "../shared/jsonDepth.js";
 import type { Logger } from "../shared/logger.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
 import type { WebhookApiMetrics } from "./apiMetrics.js";
@@ -29,27 +32,17 @@ import type { DeliveryStore } from "./deliveryStore.js";
 import type { EventStore } from "./eventStore.js";
 import { toCircuit, toDelivery, toEvent, toWebhook } from "./messages.js";
 import type { OutboxRelay } from "./outboxRelay.js";
-import { decodePageToken, encodePageToken, pageLimit } from "./pageToken.js";
+import { decodePageToken, keysetPage, pageLimit } from "./pageToken.js";
 import { skippedByWebhook, webhookDisabled } from "./replayAnswers.js";
 import { requireOwner, requireWebhooksEnabled } from "./requestContext.js";
-import type { SubscriptionStore } from "./subscriptionStore.js";
+import type { WebhookStore } from "./webhookStore.js";
 import { validateReceiverUrl } from "./urlGuard.js";
-import {
-  deliveryStatusViolations,
-  descriptionViolations,
-  eventDataBytes,
-  eventDataViolations,
-  eventTypeFilterViolations,
-  eventTypeViolations,
-  idempotencyKeyViolations,
-  maxEventDataBytes,
-  pageSizeViolations,
-} from "./validation.js";
+import { eventDataBytes, maxEventDataBytes } from "./validation.js";
 import type { WebhookDb } from "./webhookDb.js";
 
 export interface WebhookHandlerDeps {
   db: WebhookDb;
-  subscriptions: SubscriptionStore;
+  webhooks: WebhookStore;
   events: EventStore;
   deliveries: DeliveryStore;
   relay: OutboxRelay;
@@ -59,29 +52,21 @@ export interface WebhookHandlerDeps {
   logger: Logger;
 }
 
-const maxGraceSeconds = 7 * 24 * 3600;
 const defaultGraceSeconds = 24 * 3600;
 
 function check(violations: Violation[]): void {
   if (violations.length > 0) throw invalidArgument(violations);
 }
 
-function page(pageSize: number, pageToken: string): { limit: number; offset: number } {
-  const offset = decodePageToken(pageToken);
-  check([...pageSizeViolations(pageSize), ...(typeof offset === "number" ? [] : [offset])]);
-  return { limit: pageLimit(pageSize), offset: offset as number };
-}
-
-const nextToken = (got: number, limit: number, offset: number) => (got === limit ? encodePageToken(offset + limit) : "");
 
 const notFound = (what: string, id: string) => meshError("NOT_FOUND", `${what} ${id} not found`);
 
 export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof WebhookService> {
-  const { subscriptions, events, deliveries, relay, flags, config, metrics } = deps;
+  const { webhooks, events, deliveries, relay, flags, config, metrics } = deps;
   const allowPrivate = config.webhooks.allowPrivateUrls;
 
-  const ownedSubscription = async (owner: string, id: string) => {
-    const row = id ? await subscriptions.get(owner, id) : undefined;
+  const ownedWebhook = async (owner: string, id: string) => {
+    const row = id ? await webhooks.get(owner, id) : undefined;
     if (!row) throw notFound("webhook", id);
     return row;
   };
@@ -90,35 +75,31 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async createWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      check([...(await validateReceiverUrl(req.url, allowPrivate)), ...eventTypeFilterViolations(req.eventTypes), ...descriptionViolations(req.description)]);
-      const row = await subscriptions.create(owner, { url: req.url, eventTypes: [...req.eventTypes], description: req.description });
+      check(await validateReceiverUrl(req.url, allowPrivate));
+      const row = await webhooks.create(owner, { url: req.url, eventTypes: [...req.eventTypes], description: req.description });
       return create(CreateWebhookResponseSchema, { webhook: toWebhook(row), secret: row.secret });
     },
 
     async listWebhooks(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      const { limit, offset } = page(req.pageSize, req.pageToken);
-      const rows = await subscriptions.list(owner, limit, offset);
-      return create(ListWebhooksResponseSchema, { webhooks: rows.map(toWebhook), nextPageToken: nextToken(rows.length, limit, offset) });
+      const limit = pageLimit(req.pageSize);
+      const { rows, nextPageToken } = keysetPage(await webhooks.list(owner, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
+      return create(ListWebhooksResponseSchema, { webhooks: rows.map((r) => toWebhook(r.row)), nextPageToken });
     },
 
     async getWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      return create(GetWebhookResponseSchema, { webhook: toWebhook(await ownedSubscription(owner, req.id)) });
+      return create(GetWebhookResponseSchema, { webhook: toWebhook(await ownedWebhook(owner, req.id)) });
     },
 
     async updateWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      const before = await ownedSubscription(owner, req.id);
-      check([
-        ...(req.url === undefined ? [] : await validateReceiverUrl(req.url, allowPrivate)),
-        ...(req.eventTypes.length === 0 ? [] : eventTypeFilterViolations(req.eventTypes)),
-        ...(req.description === undefined ? [] : descriptionViolations(req.description)),
-      ]);
-      const row = await subscriptions.update(owner, req.id, {
+      const before = await ownedWebhook(owner, req.id);
+      if (req.url !== undefined) check(await validateReceiverUrl(req.url, allowPrivate));
+      const row = await webhooks.update(owner, req.id, {
         url: req.url,
         eventTypes: req.eventTypes.length === 0 ? undefined : [...req.eventTypes],
         description: req.description,
@@ -134,7 +115,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async deleteWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      if (!(await subscriptions.delete(owner, req.id))) throw notFound("webhook", req.id);
+      if (!(await webhooks.delete(owner, req.id))) throw notFound("webhook", req.id);
       return create(DeleteWebhookResponseSchema, {});
     },
 
@@ -142,8 +123,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
       const grace = req.gracePeriodSeconds === undefined ? defaultGraceSeconds : Number(req.gracePeriodSeconds);
-      if (grace < 0 || grace > maxGraceSeconds) check([{ field: "grace_period_seconds", description: `must be between 0 and ${maxGraceSeconds}` }]);
-      const row = await subscriptions.rotateSecret(owner, req.id, grace);
+      const row = await webhooks.rotateSecret(owner, req.id, grace);
       if (!row) throw notFound("webhook", req.id);
       return create(RotateWebhookSecretResponseSchema, {
         webhook: toWebhook(row),
@@ -155,8 +135,8 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async testWebhook(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      const sub = await ownedSubscription(owner, req.id);
-      const published = await events.publish({ type: "webhook.test", data: { webhook_id: sub.id, message: "This is a test event from OneRing." } }, { kind: "one", subscriptionId: sub.id });
+      const hook = await ownedWebhook(owner, req.id);
+      const published = await events.publish({ type: "webhook.test", data: { webhook_id: hook.id, message: "This is a test event from OneRing." } }, { kind: "one", webhookId: hook.id });
       relay.kick(published.deliveries);
       const view = await deliveries.get(published.deliveries[0]!.id);
       return create(TestWebhookResponseSchema, { delivery: toDelivery(view!) });
@@ -165,14 +145,13 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     async listDeliveries(req, ctx) {
       requireWebhooksEnabled(flags);
       const owner = requireOwner(ctx);
-      const subscription = await ownedSubscription(owner, req.webhookId);
-      check(deliveryStatusViolations(req.status));
-      const { limit, offset } = page(req.pageSize, req.pageToken);
-      const rows = await deliveries.list(req.webhookId, req.status, limit, offset);
+      const webhook = await ownedWebhook(owner, req.webhookId);
+      const limit = pageLimit(req.pageSize);
+      const { rows, nextPageToken } = keysetPage(await deliveries.list(req.webhookId, req.status, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
       return create(ListDeliveriesResponseSchema, {
         deliveries: rows.map(toDelivery),
-        nextPageToken: nextToken(rows.length, limit, offset),
-        circuit: toCircuit(subscription),
+        nextPageToken,
+        circuit: toCircuit(webhook),
       });
     },
 
@@ -181,11 +160,7 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       if (req.data && eventDataBytes(req.data) > maxEventDataBytes) {
         throw meshError("PAYLOAD_TOO_LARGE", `data is larger than ${maxEventDataBytes} bytes`, [{ field: "data", description: `must be at most ${maxEventDataBytes} bytes of JSON` }]);
       }
-      check([
-        ...eventTypeViolations(req.type),
-        ...eventDataViolations(req.data),
-        ...idempotencyKeyViolations(req.idempotencyKey),
-      ]);
+      check(jsonDepthViolations(req.data, "data"));
       const published = await events.publish({ type: req.type, data: req.data!, idempotencyKey: req.idempotencyKey });
       metrics.published(published.replayed);
       relay.kick(published.deliveries);
@@ -193,9 +168,10 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
     },
 
     async listDeadLetters(req) {
-      const { limit, offset } = page(req.pageSize, req.pageToken);
-      const rows = await deliveries.deadLetters({ webhookId: req.webhookId, eventType: req.eventType, since: req.since && timestampDate(req.since) }, limit, offset);
-      return create(ListDeadLettersResponseSchema, { deadLetters: rows.map(toDelivery), nextPageToken: nextToken(rows.length, limit, offset) });
+      const limit = pageLimit(req.pageSize);
+      const filter = { webhookId: req.webhookId, eventType: req.eventType, since: req.since && timestampDate(req.since) };
+      const { rows, nextPageToken } = keysetPage(await deliveries.deadLetters(filter, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
+      return create(ListDeadLettersResponseSchema, { deadLetters: rows.map(toDelivery), nextPageToken });
     },
 
     async replayDelivery(req) {

@@ -12,7 +12,7 @@ export interface DedupingReceiver {
   readonly distinct: number;
   /** Requests whose webhook-id had been received before. */
   readonly duplicates: number;
-  /** Distinct webhook-ids received on one path (one subscription each). */
+  /** Distinct webhook-ids received on one path (one webhook each). */
   idsOn(path: string): Set<string>;
   /** Event ids received on one path, from the payload. */
   eventIdsOn(path: string): Set<string>;

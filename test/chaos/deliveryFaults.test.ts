@@ -9,7 +9,7 @@ import { consumerInfo } from "../webhooks/webhookClient.js";
 import { startDedupingReceiver, type DedupingReceiver } from "./dedupingReceiver.js";
 import { createKey, createWebhook, pool, publishEvent, rest } from "./rest.js";
 
-// Attempts a worker runs at once per subscription.
+// Attempts a worker runs at once per webhook.
 const endpointConcurrency = 2;
 
 let mesh: Mesh;
@@ -41,7 +41,7 @@ async function receiver(): Promise<DedupingReceiver> {
   return r;
 }
 
-/** Pages through a subscription's deliveries in one status and counts them. */
+/** Pages through a webhook's deliveries in one status and counts them. */
 async function countDeliveries(webhookId: string, status: string): Promise<number> {
   let count = 0;
   let token = "";
@@ -56,7 +56,7 @@ async function countDeliveries(webhookId: string, status: string): Promise<numbe
 
 it("kill -9 of the worker during 2,000 deliveries: all arrive, duplicates only for the in-flight ones", async () => {
   const r = await receiver();
-  // 20 subscriptions × 100 events: 2,000 deliveries for few publish calls.
+  // 20 webhooks × 100 events: 2,000 deliveries for few publish calls.
   const paths = Array.from({ length: 20 }, (_, i) => `/s${i}`);
   const hooks = await Promise.all(paths.map((p) => createWebhook(mesh.gatewayUrl, key, `${r.url}${p}`, ["chaos.kill"])));
   const events = 100;

@@ -73,7 +73,7 @@ it("the delivery stream's leader killed with SIGKILL during 2,000 deliveries and
   // surely on the victim, knowing the others only from what the cluster announces (as
   // the prod overlay's single Service URL does), so at least one client must fail over.
   const pinned = await mesh.startReplica("webhook-worker", { NATS_URL: victim.url });
-  // 20 subscriptions × 100 events: 2,000 deliveries for few publish calls.
+  // 20 webhooks × 100 events: 2,000 deliveries for few publish calls.
   const paths = Array.from({ length: 20 }, (_, i) => `/s${i}`);
   for (const p of paths) await client.createWebhook({ url: `${receiver.url}${p}`, eventTypes: ["cluster.kill"] }, owner);
   await client.createWebhook({ url: `${receiver.url}/down`, eventTypes: ["cluster.down"] }, owner);

@@ -38,7 +38,7 @@ export async function createKey(baseUrl: string, adminKey: string, fields: { nam
   return { id: reply.body.key.id as string, secret: reply.body.secret as string };
 }
 
-/** Subscribes the key to event types at url; returns the subscription id. */
+/** Subscribes the key to event types at url; returns the webhook id. */
 export async function createWebhook(baseUrl: string, key: string, url: string, eventTypes: string[]): Promise<string> {
   const reply = await rest(baseUrl, "POST", "/v1/external/webhooks", { key, body: { url, event_types: eventTypes } });
   if (reply.status !== 200) throw new Error(`creating a webhook failed: ${reply.status} ${JSON.stringify(reply.body)}`);

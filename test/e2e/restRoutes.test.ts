@@ -156,7 +156,7 @@ describe("external webhooks", () => {
   const ids: string[] = [];
   const secrets = new Map<string, string>();
 
-  it("POST /v1/external/webhooks creates the same subscription over REST, Connect and gRPC", async () => {
+  it("POST /v1/external/webhooks creates the same webhook over REST, Connect and gRPC", async () => {
     const rest = await gw.rest("POST /v1/external/webhooks", { key: owner.secret, body: input(1) });
     const connect = await gw.rpc("connect", m.createWebhook, { url: input(1).url, eventTypes: ["order.*"], description: "hook 1" }, owner.secret);
     const grpc = await gw.rpc("grpc", m.createWebhook, { url: input(1).url, eventTypes: ["order.*"], description: "hook 1" }, owner.secret);
@@ -210,7 +210,7 @@ describe("external webhooks", () => {
     for (const { rest, connect, grpc } of foreign) {
       expect([rest.status, rest.body.code, connect.reason, grpc.reason], rest.route).toEqual([404, "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"]);
     }
-    // Nothing the stranger sent changed the subscription.
+    // Nothing the stranger sent changed the webhook.
     const after = await gw.rest("GET /v1/external/webhooks/{id}", { key: owner.secret, params: { id } });
     expect(after.body.webhook.description).toBe("hook 1");
   });

@@ -74,10 +74,10 @@ it("KeyService: a table that refuses the new key", async () => {
   await expectOneErrorLine("bug-key", "key", "CreateKey");
 });
 
-it("WebhookService: a table that refuses the new subscription, with its signing secret", async () => {
+it("WebhookService: a table that refuses the new webhook, with its signing secret", async () => {
   await withDatabaseChange(
-    "ALTER TABLE webhooks.subscriptions ADD CONSTRAINT bug_refuse_all CHECK (false) NOT VALID",
-    "ALTER TABLE webhooks.subscriptions DROP CONSTRAINT bug_refuse_all",
+    "ALTER TABLE webhooks.webhooks ADD CONSTRAINT bug_refuse_all CHECK (false) NOT VALID",
+    "ALTER TABLE webhooks.webhooks DROP CONSTRAINT bug_refuse_all",
     async () => {
       expectBareInternal(await restCall("POST", "/v1/external/webhooks", owner, "bug-webhook", { url: "http://127.0.0.1:9/hook", event_types: ["bug.*"] }), "bug-webhook");
     },

@@ -49,6 +49,17 @@ describe("authentication", () => {
     expect(await keyCalls()).toBe(before);
   });
 
+  it("counts in the admin usage_count the requests served, never tokens leased ahead", async () => {
+    const { id, secret } = await createKey(mesh, { name: "leased", tier: "pro" });
+    for (let i = 0; i < 2; i++) expect((await call(gw, "GetMe", {}, bearer(secret))).status).toBe(200);
+    // Connect JSON leaves out a zero.
+    const usage = async () => Number((await admin(mesh)("GetKey", { id })).body.key.usageCount ?? 0);
+    // The lease holds ~100 tokens; none of them count until a request uses it.
+    expect(await usage()).toBeLessThanOrEqual(2);
+    // The gateway reports what it served with its next lease or release (an idle key's within a second or two).
+    expect(await eventually(async () => (await usage()) === 2, 5000)).toBe(true);
+  });
+
   it("rejects a missing key with MISSING_API_KEY", async () => {
     const reply = await call(gw, "GetMe", {});
     expect([reply.status, reply.reason]).toEqual([401, "MISSING_API_KEY"]);

@@ -9,22 +9,25 @@ import { QuotaLeases } from "../../services/gateway/quotaLeases.js";
 
 function fakeKeyService(limit: number) {
   let used = 0;
+  let served = 0;
   const windowStart = Math.floor(Date.now() / 3_600_000) * 3600;
   const tick = () => new Promise((r) => setTimeout(r, Math.random() * 3));
   const client = {
-    async acquireQuota({ tokens }: { tokens: bigint }) {
+    async acquireQuota({ tokens, served: reported }: { tokens: bigint; served: bigint }) {
       await tick();
+      served += Number(reported);
       const granted = Math.min(Number(tokens), Math.max(limit - used, 0));
       used += granted;
       return create(AcquireQuotaResponseSchema, { granted: BigInt(granted), limit: BigInt(limit), remaining: BigInt(limit - used), windowStart: BigInt(windowStart), reset: BigInt(windowStart + 3600) });
     },
-    async releaseQuota({ tokens }: { tokens: bigint }) {
+    async releaseQuota({ tokens, served: reported }: { tokens: bigint; served: bigint }) {
       await tick();
+      served += Number(reported);
       used -= Number(tokens);
       return create(ReleaseQuotaResponseSchema, { remaining: BigInt(limit - used) });
     },
   };
-  return { client: client as unknown as Client<typeof KeyService>, used: () => used };
+  return { client: client as unknown as Client<typeof KeyService>, used: () => used, served: () => served };
 }
 
 it("admits exactly the limit across three gateways under concurrent demand, then hands leftovers back", async () => {
@@ -36,6 +39,18 @@ it("admits exactly the limit across three gateways under concurrent demand, then
   expect(decisions.filter((d) => !d.admitted).every((d) => d.remaining === 0)).toBe(true);
   await Promise.all(gateways.map((g) => g.close()));
   expect(service.used()).toBe(1000);
+  expect(service.served()).toBe(1000);
+});
+
+it("reports requests served, not tokens leased, and an idle key's last ones too", async () => {
+  const service = fakeKeyService(1000);
+  const leases = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 50, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
+  for (let i = 0; i < 3; i++) expect((await leases.take("key_s", 1000)).admitted).toBe(true);
+  expect(service.used()).toBeGreaterThan(3);
+  expect(service.served()).toBeLessThanOrEqual(3);
+  for (let i = 0; i < 100 && service.served() < 3; i++) await new Promise((r) => setTimeout(r, 20));
+  expect([service.served(), service.used()]).toEqual([3, 3]);
+  await leases.close();
 });
 
 it("returns unused leases on close, so only admitted requests count", async () => {

@@ -45,8 +45,9 @@ it("counts ok calls, bad keys and rate-limited calls exactly, by tier, with aler
     auth_failures_24h: "3",
     rate_limit_hits_24h: "3",
     active_keys: "1",
+    keys_with_traffic_24h: "1",
     by_tier: {
-      free: { requests: { ok: "5", rate_limited: "3" }, rate_limit_hits: "3", active_keys: "1" },
+      free: { requests: { ok: "5", rate_limited: "3" }, rate_limit_hits: "3", active_keys: "1", keys_with_traffic_24h: "1" },
       unknown: { requests: { auth_failure: "3" } },
     },
   });
@@ -65,6 +66,15 @@ it("counts ok calls, bad keys and rate-limited calls exactly, by tier, with aler
   expect(inventory.body.active_keys).toBe("1");
   expect(inventory.body.by_tier).toEqual({ free: "1" });
   expect(inventory.body.keys).toMatchObject([{ id: created.body.key.id, tier: "free", usage_count: "5", requests_24h: "9", revoked: false }]);
+
+  // active_keys means non-revoked keys on both routes; traffic is keys_with_traffic_24h.
+  const idle = await rest("/v1/admin/external/keys", { method: "POST", body: { name: "idle", tier: "pro" } });
+  const both = async () => [(await rest("/v1/monitoring/external/metrics")).body, (await rest("/v1/monitoring/external/api-keys")).body];
+  let [metrics, keys] = await both();
+  expect([metrics.active_keys, metrics.keys_with_traffic_24h, metrics.by_tier.pro.active_keys, keys.active_keys]).toEqual(["2", "1", "1", "2"]);
+  expect((await rest(`/v1/admin/external/keys/${idle.body.key.id}`, { method: "DELETE" })).status).toBe(200);
+  [metrics, keys] = await both();
+  expect([metrics.active_keys, metrics.keys_with_traffic_24h, keys.active_keys]).toEqual(["1", "1", "1"]);
 });
 
 it("refuses monitoring routes to API keys", async () => {

@@ -19,7 +19,8 @@ let nc: NatsConnection;
 let publishers: UsagePublishers;
 
 beforeAll(async () => {
-  mesh = await startMesh({ only: ["metrics"], env: { ONERING_ALERT_AUTH_FAILURES_24H: "3" } });
+  // KeyService too: active_keys counts its non-revoked keys.
+  mesh = await startMesh({ only: ["key", "metrics"], env: { ONERING_ALERT_AUTH_FAILURES_24H: "3" } });
   nc = await connectNats(mesh.natsUrl, "test", createLogger("test", "silent"));
   await ensureUsageStream(nc, mesh.natsPrefix, 1);
   publishers = new UsagePublishers(nc, mesh.natsPrefix, new ProcessMetrics("test").registry, createLogger("test", "silent"));
@@ -62,10 +63,11 @@ it("counts requests by tier and outcome, exactly, with alerts at the threshold",
   expect(metrics.requestsTotal).toBe(11n);
   expect(metrics.authFailures24h).toBe(3n);
   expect(metrics.rateLimitHits24h).toBe(1n);
-  expect(metrics.activeKeys).toBe(2n);
+  expect(metrics.keysWithTraffic24h).toBe(2n);
+  expect(metrics.activeKeys).toBe(0n);
   expect(metrics.byTier.free.requests).toEqual({ ok: 5n });
   expect(metrics.byTier.pro.rateLimitHits).toBe(1n);
-  expect(metrics.byTier.pro.activeKeys).toBe(1n);
+  expect(metrics.byTier.pro.keysWithTraffic24h).toBe(1n);
   expect(metrics.alerts.auth_failures).toMatchObject({ threshold: 3, observed: 3, firing: false });
 
   request("", "unknown", "auth_failure");

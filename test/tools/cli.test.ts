@@ -1,6 +1,6 @@
 // The admin CLI (`onering`, its own process) against a live mesh: keys,
 // flags, events, dead letters from a sink that fails on purpose, metrics.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../tools/mesh/processes.js";
@@ -109,7 +109,7 @@ describe("flags", () => {
 });
 
 describe("events and dead letters", () => {
-  it("publish fans out to the matching subscription", async () => {
+  it("publish fans out to the matching webhook", async () => {
     for (let n = 1; n <= 3; n++) {
       const res = JSON.parse(await ok("--json", "events", "publish", "--type", "cli.failed", "--data", JSON.stringify({ n }))) as { delivery_count: number };
       expect(Number(res.delivery_count)).toBe(1);
@@ -188,6 +188,20 @@ describe("metrics", () => {
     expect(json.webhooks).toHaveProperty("dead_letter");
   });
 
+  it("watch ends quietly with exit 0 when its reader goes away (| head)", async () => {
+    const watch = spawn(process.execPath, ["--import", "tsx", "tools/onering/main.ts", "--url", mesh.gatewayUrl, "--admin-key", mesh.adminKey, "metrics", "watch", "--interval", "1"], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    watch.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // Like `head -c 1`: read the first screen, then close the pipe.
+    await new Promise((resolve) => watch.stdout.once("data", resolve));
+    watch.stdout.destroy();
+    const code = await new Promise((resolve) => watch.once("close", resolve));
+    expect([code, stderr]).toEqual([0, ""]);
+  });
+
   it("watch redraws the dashboard until stopped", async () => {
     const watch = startTool("tools/onering/main.ts", ["--url", mesh.gatewayUrl, "--admin-key", mesh.adminKey, "metrics", "watch", "--interval", "1"]);
     try {
@@ -209,5 +223,22 @@ describe("the onering bin", () => {
     const { code, stderr } = await runTool("tools/onering/main.ts", ["--url", mesh.gatewayUrl, "--admin-key", "admin_wrong_wrong_wrong", "keys", "list"]);
     expect(stderr).toBe("error: INVALID_API_KEY: invalid admin key\nCheck the key for typos; create a new one if it was lost.\n");
     expect(code).toBe(1);
+  });
+
+  it("with --json, writes errors to stderr as JSON in the contract's shape", async () => {
+    const wrongKey = await runTool("tools/onering/main.ts", ["--json", "--url", mesh.gatewayUrl, "--admin-key", "admin_wrong_wrong_wrong", "keys", "list"]);
+    expect([wrongKey.code, wrongKey.stdout]).toEqual([1, ""]);
+    expect(JSON.parse(wrongKey.stderr)).toEqual({
+      code: "INVALID_API_KEY",
+      message: "invalid admin key",
+      recovery: "Check the key for typos; create a new one if it was lost.",
+      request_id: expect.stringMatching(/.+/),
+    });
+    const badInput = await onering("--json", "keys", "create", "--name", "x".repeat(129));
+    expect(badInput.code).toBe(1);
+    expect(JSON.parse(badInput.stderr)).toMatchObject({ code: "INVALID_ARGUMENT", recovery: expect.any(String), request_id: expect.any(String), violations: [{ field: "name", description: expect.any(String) }] });
+    const misuse = await onering("--json", "metrics", "watch", "--interval", "0");
+    expect(misuse.code).toBe(2);
+    expect(JSON.parse(misuse.stderr)).toMatchObject({ code: "INVALID_ARGUMENT", message: "--interval must be at least 1 second" });
   });
 });

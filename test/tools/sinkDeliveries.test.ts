@@ -45,13 +45,13 @@ beforeAll(async () => {
     method: "POST",
     body: { name: "sink-test", tier: "pro" },
   });
-  // The subscription comes first (its secret is shown only then); the sink starts with it.
+  // The webhook comes first (its secret is shown only then); the sink starts with it.
   const port = await freePort();
-  const subscription = await rest<{ secret: string }>(`${mesh.gatewayUrl}/v1/external/webhooks`, created.secret, {
+  const webhook = await rest<{ secret: string }>(`${mesh.gatewayUrl}/v1/external/webhooks`, created.secret, {
     method: "POST",
     body: { url: `http://127.0.0.1:${port}/webhook`, event_types: ["sinktest.*"] },
   });
-  sink = await startSinkProcess(["--port", String(port), "--secret", subscription.secret, "--tolerance-seconds", String(toleranceSeconds)]);
+  sink = await startSinkProcess(["--port", String(port), "--secret", webhook.secret, "--tolerance-seconds", String(toleranceSeconds)]);
 });
 afterAll(async () => {
   await sink?.stop();

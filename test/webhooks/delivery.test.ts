@@ -305,7 +305,7 @@ describe("publishing", () => {
   });
 });
 
-describe("subscriptions", () => {
+describe("webhooks", () => {
   it("belong to their owner: another key gets NOT_FOUND, no owner gets UNAUTHENTICATED", async () => {
     const { webhook } = await subscribe("key_alice", ["a.b"]);
     const bob = asOwner("key_bob");
@@ -333,8 +333,10 @@ describe("subscriptions", () => {
     const { webhook } = await subscribe("key_v", ["a.b"]);
     const status = await rejection(client.listDeliveries({ webhookId: webhook!.id, status: "lost" }, asOwner("key_v")));
     expect(violationsOf(status)).toEqual([{ field: "status", description: expect.stringContaining("dead_letter") }]);
-    const token = await rejection(client.listWebhooks({ pageToken: "forged", pageSize: 500 }, asOwner("key_v")));
-    expect(violationsOf(token).map((v) => v.field).sort()).toEqual(["page_size", "page_token"]);
+    const size = await rejection(client.listWebhooks({ pageToken: "forged", pageSize: 500 }, asOwner("key_v")));
+    expect(violationsOf(size).map((v) => v.field)).toEqual(["page_size"]);
+    const token = await rejection(client.listWebhooks({ pageToken: "forged" }, asOwner("key_v")));
+    expect(violationsOf(token).map((v) => v.field)).toEqual(["page_token"]);
   });
 
   it(":test sends webhook.test to that one endpoint", async () => {
@@ -357,7 +359,7 @@ describe("subscriptions", () => {
     await eventually(() => receiver.on(path).length === 5, "five deliveries after resume");
   });
 
-  it("a subscription deleted with queued deliveries drops them", async () => {
+  it("a webhook deleted with queued deliveries drops them", async () => {
     const type = uniqueType();
     const { webhook, path } = await subscribe("key_del", [type]);
     receiver.script(path, () => ({ status: 500 }));
@@ -368,7 +370,7 @@ describe("subscriptions", () => {
     const db = new pg.Client({ connectionString: mesh.databaseUrl });
     await db.connect();
     try {
-      const { rows } = await db.query("select status from webhooks.deliveries where subscription_id = $1", [webhook!.id]);
+      const { rows } = await db.query("select status from webhooks.deliveries where webhook_id = $1", [webhook!.id]);
       expect(rows).toEqual([{ status: "dropped" }]);
     } finally {
       await db.end();
@@ -406,7 +408,7 @@ describe("kill switches", () => {
     }
   });
 
-  it("webhooks_enabled off refuses subscription and publish calls with WEBHOOKS_DISABLED", async () => {
+  it("webhooks_enabled off refuses webhook and publish calls with WEBHOOKS_DISABLED", async () => {
     const { flags, close } = await meshFlags(mesh);
     try {
       await flags.set("webhooks_enabled", false, "test");
@@ -420,6 +422,60 @@ describe("kill switches", () => {
     } finally {
       await flags.set("webhooks_enabled", true, "test");
       await close();
+    }
+  });
+});
+
+describe("paging", () => {
+  it("pages deliveries and dead letters by cursor: rows added between pages never repeat or shift a page", async () => {
+    const type = uniqueType();
+    const owner = asOwner("key_page");
+    const { webhook } = await subscribe("key_page", [type]);
+    const webhookId = webhook!.id;
+    // Paused: deliveries stay queued here, so this test alone decides their status.
+    await client.updateWebhook({ id: webhookId, paused: true }, owner);
+    const publish = async (n: number) => {
+      for (let i = 0; i < n; i++) await client.publishEvent({ type, data: { i } });
+    };
+    const rest = async <T>(first: { items: T[]; next: string }, next: (token: string) => Promise<{ items: T[]; next: string }>) => {
+      const seen = [...first.items];
+      for (let token = first.next; token; ) {
+        const page = await next(token);
+        seen.push(...page.items);
+        token = page.next;
+      }
+      return seen;
+    };
+
+    await publish(5);
+    const deliveryPage = async (pageToken = "") => {
+      const page = await client.listDeliveries({ webhookId, pageSize: 2, pageToken }, owner);
+      return { items: page.deliveries.map((d) => d.id), next: page.nextPageToken };
+    };
+    const firstDeliveries = await deliveryPage();
+    await publish(3);
+    const pagedDeliveries = await rest(firstDeliveries, deliveryPage);
+    const all = (await client.listDeliveries({ webhookId, pageSize: 200 }, owner)).deliveries.map((d) => d.id);
+    expect(all).toHaveLength(8);
+    // The three newer ones sort ahead of the cursor: the pages hold exactly the first five, in order.
+    expect(pagedDeliveries).toEqual(all.slice(3));
+
+    const db = new pg.Client({ connectionString: mesh.databaseUrl });
+    await db.connect();
+    try {
+      const deadLetter = (ids: string[]) => db.query("update webhooks.deliveries set status = 'dead_letter', dead_lettered_at = clock_timestamp() where id = any($1)", [ids]);
+      // Oldest first, one statement each, so each has its own dead-letter time.
+      for (const id of all.slice(3).reverse()) await deadLetter([id]);
+      const deadPage = async (pageToken = "") => {
+        const page = await client.listDeadLetters({ webhookId, pageSize: 2, pageToken });
+        return { items: page.deadLetters.map((d) => d.id), next: page.nextPageToken };
+      };
+      const firstDead = await deadPage();
+      for (const id of all.slice(0, 3).reverse()) await deadLetter([id]);
+      expect(await rest(firstDead, deadPage)).toEqual(all.slice(3));
+      expect((await client.listDeadLetters({ webhookId, pageSize: 200 })).deadLetters.map((d) => d.id)).toEqual(all);
+    } finally {
+      await db.end();
     }
   });
 });

@@ -15,9 +15,9 @@ it("marks the free rows of a batch at once and leaves a locked one for the sweep
   const storage = await openWebhookStorage(database.url);
   const locker = new pg.Client({ connectionString: database.url });
   try {
-    await storage.db.insert(schema.subscriptions).values({ id: "wh_1", ownerKeyId: "key_1", url: "https://example.com/hook", eventTypes: ["a.b"], secret: "whsec_x" });
+    await storage.db.insert(schema.webhooks).values({ id: "wh_1", ownerKeyId: "key_1", url: "https://example.com/hook", eventTypes: ["a.b"], secret: "whsec_x" });
     await storage.db.insert(schema.events).values({ id: "evt_1", type: "a.b", data: {} });
-    await storage.db.insert(schema.deliveries).values(["dlv_held", "dlv_free"].map((id) => ({ id, eventId: "evt_1", subscriptionId: "wh_1", status: "pending" })));
+    await storage.db.insert(schema.deliveries).values(["dlv_held", "dlv_free"].map((id) => ({ id, eventId: "evt_1", webhookId: "wh_1", status: "pending" })));
     await locker.connect();
     await locker.query("begin");
     await locker.query("select 1 from webhooks.deliveries where id = 'dlv_held' for update");

@@ -19,8 +19,8 @@ it("stop() waits for kicked relays and their lingering marks", async () => {
   const relay = new OutboxRelay(js, store, config, createLogger("test", "silent"));
 
   relay.kick([
-    { id: "dlv_1", subscriptionId: "wh_1", generation: 0 },
-    { id: "dlv_2", subscriptionId: "wh_1", generation: 1 },
+    { id: "dlv_1", webhookId: "wh_1", generation: 0 },
+    { id: "dlv_2", webhookId: "wh_1", generation: 1 },
   ]);
   await relay.stop();
 

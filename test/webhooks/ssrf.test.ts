@@ -70,13 +70,13 @@ it("refuses a host name that resolves to a loopback address", async () => {
   expect(violationsOf(err!)[0]?.description).toContain("resolves to");
 });
 
-/** Saves a subscription behind the guard's back (as if saved before a rule existed) and returns its only delivery once refused. */
+/** Saves a webhook behind the guard's back (as if saved before a rule existed) and returns its only delivery once refused. */
 async function refusedDelivery(id: string, url: string, eventType: string) {
   const db = new pg.Client({ connectionString: mesh.databaseUrl });
   await db.connect();
   try {
     await db.query(
-      `insert into webhooks.subscriptions (id, owner_key_id, url, event_types, secret) values ($1, 'key_ssrf', $2, $3, 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==')`,
+      `insert into webhooks.webhooks (id, owner_key_id, url, event_types, secret) values ($1, 'key_ssrf', $2, $3, 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==')`,
       [id, url, JSON.stringify([eventType])],
     );
   } finally {
@@ -90,7 +90,7 @@ async function refusedDelivery(id: string, url: string, eventType: string) {
 }
 
 it("checks again at delivery time, after DNS resolution (rebinding): the attempt fails and nothing is sent", async () => {
-  // A subscription saved while its name was public, now resolving to loopback.
+  // A webhook saved while its name was public, now resolving to loopback.
   const port = new URL(receiver.url).port;
   const delivery = await refusedDelivery("wh_rebound", `https://${loopbackName}:${port}/rebound`, "rebind.test");
   expect(delivery.attempts[0]!.error).toContain("non-public");

@@ -1,10 +1,10 @@
 // Unit tests of the pure parts: retry schedule, Retry-After, signatures
-// (checked by the standardwebhooks package), group commit, the job codec and the per-endpoint slots.
+// (checked by the standardwebhooks package), group commit, the job codec and the per-webhook slots.
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import { Batcher } from "../../services/webhook/batcher.js";
 import { decodeJob, encodeJob, jobMessageId } from "../../services/webhook/deliveryJobs.js";
-import { EndpointSlots } from "../../services/webhook/worker/endpointSlots.js";
+import { WebhookSlots } from "../../services/webhook/worker/webhookSlots.js";
 import { parseRetryAfter, retryDelayMs } from "../../services/webhook/retryPolicy.js";
 import { newSigningSecret, signatureHeader } from "../../services/webhook/signature.js";
 
@@ -126,10 +126,10 @@ it("job codec round-trips and refuses garbage; message ids change with the gener
   expect(jobMessageId(job)).toBe("dlv_1.2");
 });
 
-describe("EndpointSlots", () => {
-  it("runs up to the cap per endpoint, queues up to the bound, refuses beyond it, and hands a freed slot to the oldest waiter", () => {
+describe("WebhookSlots", () => {
+  it("runs up to the cap per webhook, queues up to the bound, refuses beyond it, and hands a freed slot to the oldest waiter", () => {
     const started: string[] = [];
-    const slots = new EndpointSlots<string>(2, 2, (item) => started.push(item));
+    const slots = new WebhookSlots<string>(2, 2, (item) => started.push(item));
     expect(["a1", "a2", "a3", "a4", "a5"].map((item) => slots.offer("a", item))).toEqual([true, true, true, true, false]);
     expect(slots.offer("b", "b1")).toBe(true);
     expect(started).toEqual(["a1", "a2", "b1"]);
@@ -141,7 +141,7 @@ describe("EndpointSlots", () => {
   });
 
   it("reports room only once no queue is more than half full", async () => {
-    const slots = new EndpointSlots<number>(1, 4, () => {});
+    const slots = new WebhookSlots<number>(1, 4, () => {});
     for (let i = 0; i < 5; i++) slots.offer("a", i);
     let roomy = false;
     const room = slots.room().then(() => (roomy = true));

@@ -1,5 +1,5 @@
 // Unit tests of the SSRF guard's address rules, including every IPv6 form that
-// embeds an IPv4 address, at both places the guard runs: when a subscription
+// embeds an IPv4 address, at both places the guard runs: when a webhook
 // is saved (refuseUrl for literal hosts) and inside the delivery agent's DNS
 // lookup (guardedLookup).
 import type { LookupAddress } from "node:dns";

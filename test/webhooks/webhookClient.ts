@@ -1,5 +1,5 @@
 // WebhookService over gRPC as the gateway calls it: internal token, and the
-// owning API key id in `x-onering-owner` for subscription calls.
+// owning API key id in `x-onering-owner` for webhook calls.
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";

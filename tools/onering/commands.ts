@@ -99,7 +99,7 @@ export const commands = {
       idempotencyKey: typeof opts["idempotency-key"] === "string" ? opts["idempotency-key"] : "",
     });
     print(ctx, PublishEventResponseSchema, res, () =>
-      `${res.replayed ? "replayed (already published)" : "published"} ${res.event?.id} to ${res.deliveryCount} subscription(s)`,
+      `${res.replayed ? "replayed (already published)" : "published"} ${res.event?.id} to ${res.deliveryCount} webhook(s)`,
     );
   },
 

@@ -13,6 +13,7 @@ export function renderDashboard(external: GetExternalMetricsResponse, webhooks: 
     String(usage.requests.ok ?? 0n),
     String(usage.rateLimitHits),
     String(usage.activeKeys),
+    String(usage.keysWithTraffic24h),
   ]);
   const alerts = Object.entries({ ...external.alerts, ...webhooks.alerts }).map(([name, a]) => [
     name,
@@ -23,8 +24,8 @@ export function renderDashboard(external: GetExternalMetricsResponse, webhooks: 
   return [
     `OneRing mesh — ${at.toISOString()} — last ${Number(external.windowSeconds) / 3600} h`,
     "",
-    `External API: ${external.requestsTotal} requests, ${external.authFailures24h} auth failures, ${external.rateLimitHits24h} rate-limited, ${external.activeKeys} active keys`,
-    table(["tier", "requests", "ok", "rate limited", "active keys"], tiers),
+    `External API: ${external.requestsTotal} requests, ${external.authFailures24h} auth failures, ${external.rateLimitHits24h} rate-limited, ${external.activeKeys} active keys (${external.keysWithTraffic24h} with traffic)`,
+    table(["tier", "requests", "ok", "rate limited", "active keys", "with traffic"], tiers),
     "",
     `Webhooks: ${webhooks.delivered} delivered, ${webhooks.failed} failed attempts, ${webhooks.deadLetter} dead letters, ` +
       `${webhooks.pending} pending, ${webhooks.retrying} retrying, ${webhooks.replayRejected} replays rejected`,

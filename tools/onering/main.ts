@@ -48,6 +48,12 @@ const fail = (message: string, code: number): never => {
   process.exit(code);
 };
 
+// `onering metrics watch | head`: once the reader has gone there is nothing left to do.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 if (values.help) {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
@@ -68,10 +74,17 @@ const ctx = {
 try {
   await (command as (c: typeof ctx, o: typeof values, ...args: string[]) => Promise<void>)(ctx, values, ...positionals.slice(2));
 } catch (err) {
-  if (err instanceof UsageError) fail(`${err.message}\n\n${usage}`, 2);
+  if (err instanceof UsageError) {
+    if (ctx.json) fail(JSON.stringify({ code: "INVALID_ARGUMENT", message: err.message, recovery: "Run onering --help for the commands and their options.", request_id: "" }), 2);
+    fail(`${err.message}\n\n${usage}`, 2);
+  }
   // The contract's reason (RATE_LIMITED, WEBHOOK_DISABLED, …), each bad field and what to do, as REST callers see them.
   const e = ConnectError.from(err);
   const reason = reasonOf(e);
-  const violations = violationsOf(e).map((v) => `\n  ${v.field}: ${v.description}`);
-  fail(`error: ${reason}: ${e.rawMessage}${violations.join("")}\n${reasons[reason].recovery}`, 1);
+  const violations = violationsOf(e);
+  if (ctx.json) {
+    const requestId = e.metadata.get("x-request-id") ?? "";
+    fail(JSON.stringify({ code: reason, message: e.rawMessage, recovery: reasons[reason].recovery, request_id: requestId, ...(violations.length > 0 ? { violations } : {}) }), 1);
+  }
+  fail(`error: ${reason}: ${e.rawMessage}${violations.map((v) => `\n  ${v.field}: ${v.description}`).join("")}\n${reasons[reason].recovery}`, 1);
 }

@@ -4,6 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
@@ -12,10 +13,10 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file onering/v1/webhook.proto.
  */
 export const file_onering_v1_webhook: GenFile = /*@__PURE__*/
-  fileDesc("ChhvbmVyaW5nL3YxL3dlYmhvb2sucHJvdG8SCm9uZXJpbmcudjEilQIKB1dlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhMKC2V2ZW50X3R5cGVzGAMgAygJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg8KB2VuYWJsZWQYBSABKAgSDgoGcGF1c2VkGAYgASgIEhcKD2Rpc2FibGVkX3JlYXNvbhgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKB2NpcmN1aXQYCiABKAsyGi5vbmVyaW5nLnYxLkNpcmN1aXRCcmVha2VyIm0KDkNpcmN1aXRCcmVha2VyEg0KBXN0YXRlGAEgASgJEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAIgASgFEi4KCm9wZW5fdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KFENyZWF0ZVdlYmhvb2tSZXF1ZXN0EgsKA3VybBgBIAEoCRITCgtldmVudF90eXBlcxgCIAMoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSJNChVDcmVhdGVXZWJob29rUmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkiPAoTTGlzdFdlYmhvb2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJWChRMaXN0V2ViaG9va3NSZXNwb25zZRIlCgh3ZWJob29rcxgBIAMoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoRR2V0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiOgoSR2V0V2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2sivQEKFFVwZGF0ZVdlYmhvb2tSZXF1ZXN0EgoKAmlkGAEgASgJEhAKA3VybBgCIAEoCUgAiAEBEhMKC2V2ZW50X3R5cGVzGAMgAygJEhgKC2Rlc2NyaXB0aW9uGAQgASgJSAGIAQESFAoHZW5hYmxlZBgFIAEoCEgCiAEBEhMKBnBhdXNlZBgGIAEoCEgDiAEBQgYKBF91cmxCDgoMX2Rlc2NyaXB0aW9uQgoKCF9lbmFibGVkQgkKB19wYXVzZWQiPQoVVXBkYXRlV2ViaG9va1Jlc3BvbnNlEiQKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2siIgoURGVsZXRlV2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlV2ViaG9va1Jlc3BvbnNlImQKGlJvdGF0ZVdlYmhvb2tTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgJEiEKFGdyYWNlX3BlcmlvZF9zZWNvbmRzGAIgASgDSACIAQFCFwoVX2dyYWNlX3BlcmlvZF9zZWNvbmRzIpQBChtSb3RhdGVXZWJob29rU2VjcmV0UmVzcG9uc2USJAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIOCgZzZWNyZXQYAiABKAkSPwobcHJldmlvdXNfc2VjcmV0X2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIgChJUZXN0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiPQoTVGVzdFdlYmhvb2tSZXNwb25zZRImCghkZWxpdmVyeRgBIAEoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkiowEKD0RlbGl2ZXJ5QXR0ZW1wdBIOCgZudW1iZXIYASABKAUSEwoLc3RhdHVzX2NvZGUYAiABKAUSDQoFZXJyb3IYAyABKAkSFQoNcmVzcG9uc2VfYm9keRgEIAEoCRITCgtkdXJhdGlvbl9tcxgFIAEoAxIwCgxhdHRlbXB0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsACCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhIKCndlYmhvb2tfaWQYBCABKAkSDgoGc3RhdHVzGAUgASgJEhUKDWF0dGVtcHRfY291bnQYBiABKAUSNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCGF0dGVtcHRzGAogAygLMhsub25lcmluZy52MS5EZWxpdmVyeUF0dGVtcHQiYgoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCndlYmhvb2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIogBChZMaXN0RGVsaXZlcmllc1Jlc3BvbnNlEigKCmRlbGl2ZXJpZXMYASADKAsyFC5vbmVyaW5nLnYxLkRlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIrCgdjaXJjdWl0GAMgASgLMhoub25lcmluZy52MS5DaXJjdWl0QnJlYWtlciKSAQoFRXZlbnQSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIlCgRkYXRhGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImMKE1B1Ymxpc2hFdmVudFJlcXVlc3QSDAoEdHlwZRgBIAEoCRIlCgRkYXRhGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkiYgoUUHVibGlzaEV2ZW50UmVzcG9uc2USIAoFZXZlbnQYASABKAsyES5vbmVyaW5nLnYxLkV2ZW50EhAKCHJlcGxheWVkGAIgASgIEhYKDmRlbGl2ZXJ5X2NvdW50GAMgASgFIpIBChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0EhIKCndlYmhvb2tfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiXgoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USKgoMZGVhZF9sZXR0ZXJzGAEgAygLMhQub25lcmluZy52MS5EZWxpdmVyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIwoVUmVwbGF5RGVsaXZlcnlSZXF1ZXN0EgoKAmlkGAEgASgJImkKFlJlcGxheURlbGl2ZXJ5UmVzcG9uc2USJgoIZGVsaXZlcnkYASABKAsyFC5vbmVyaW5nLnYxLkRlbGl2ZXJ5EhcKD3ByZXZpb3VzX3N0YXR1cxgCIAEoCRIOCgZyZXNlbmQYAyABKAgiWQoYUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0EikKBXNpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp3ZWJob29rX2lkGAIgASgJInYKGVJlcGxheURlYWRMZXR0ZXJzUmVzcG9uc2USFgoOcmVwbGF5ZWRfY291bnQYASABKAUSFQoNc2tpcHBlZF9jb3VudBgCIAEoBRIqCgdza2lwcGVkGAMgAygLMhkub25lcmluZy52MS5SZXBsYXlTa2lwcGVkIkIKDVJlcGxheVNraXBwZWQSEgoKd2ViaG9va19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSDQoFY291bnQYAyABKAUiGQoXR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QisQEKGEdldERlbGl2ZXJ5U3RhdHNSZXNwb25zZRIPCgdwZW5kaW5nGAEgASgDEhAKCHJldHJ5aW5nGAIgASgDEhMKC2RlYWRfbGV0dGVyGAMgASgDEhEKCWRlbGl2ZXJlZBgEIAEoAxIWCg5vdXRib3hfYmFja2xvZxgFIAEoAxIbChNyZXBsYXlfcmVqZWN0ZWRfMjRoGAYgASgDEhUKDW9wZW5fY2lyY3VpdHMYByABKAMyjAkKDldlYmhvb2tTZXJ2aWNlElQKDUNyZWF0ZVdlYmhvb2sSIC5vbmVyaW5nLnYxLkNyZWF0ZVdlYmhvb2tSZXF1ZXN0GiEub25lcmluZy52MS5DcmVhdGVXZWJob29rUmVzcG9uc2USUQoMTGlzdFdlYmhvb2tzEh8ub25lcmluZy52MS5MaXN0V2ViaG9va3NSZXF1ZXN0GiAub25lcmluZy52MS5MaXN0V2ViaG9va3NSZXNwb25zZRJLCgpHZXRXZWJob29rEh0ub25lcmluZy52MS5HZXRXZWJob29rUmVxdWVzdBoeLm9uZXJpbmcudjEuR2V0V2ViaG9va1Jlc3BvbnNlElQKDVVwZGF0ZVdlYmhvb2sSIC5vbmVyaW5nLnYxLlVwZGF0ZVdlYmhvb2tSZXF1ZXN0GiEub25lcmluZy52MS5VcGRhdGVXZWJob29rUmVzcG9uc2USVAoNRGVsZXRlV2ViaG9vaxIgLm9uZXJpbmcudjEuRGVsZXRlV2ViaG9va1JlcXVlc3QaIS5vbmVyaW5nLnYxLkRlbGV0ZVdlYmhvb2tSZXNwb25zZRJmChNSb3RhdGVXZWJob29rU2VjcmV0EiYub25lcmluZy52MS5Sb3RhdGVXZWJob29rU2VjcmV0UmVxdWVzdBonLm9uZXJpbmcudjEuUm90YXRlV2ViaG9va1NlY3JldFJlc3BvbnNlEk4KC1Rlc3RXZWJob29rEh4ub25lcmluZy52MS5UZXN0V2ViaG9va1JlcXVlc3QaHy5vbmVyaW5nLnYxLlRlc3RXZWJob29rUmVzcG9uc2USVwoOTGlzdERlbGl2ZXJpZXMSIS5vbmVyaW5nLnYxLkxpc3REZWxpdmVyaWVzUmVxdWVzdBoiLm9uZXJpbmcudjEuTGlzdERlbGl2ZXJpZXNSZXNwb25zZRJRCgxQdWJsaXNoRXZlbnQSHy5vbmVyaW5nLnYxLlB1Ymxpc2hFdmVudFJlcXVlc3QaIC5vbmVyaW5nLnYxLlB1Ymxpc2hFdmVudFJlc3BvbnNlEloKD0xpc3REZWFkTGV0dGVycxIiLm9uZXJpbmcudjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBojLm9uZXJpbmcudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USVwoOUmVwbGF5RGVsaXZlcnkSIS5vbmVyaW5nLnYxLlJlcGxheURlbGl2ZXJ5UmVxdWVzdBoiLm9uZXJpbmcudjEuUmVwbGF5RGVsaXZlcnlSZXNwb25zZRJgChFSZXBsYXlEZWFkTGV0dGVycxIkLm9uZXJpbmcudjEuUmVwbGF5RGVhZExldHRlcnNSZXF1ZXN0GiUub25lcmluZy52MS5SZXBsYXlEZWFkTGV0dGVyc1Jlc3BvbnNlEl0KEEdldERlbGl2ZXJ5U3RhdHMSIy5vbmVyaW5nLnYxLkdldERlbGl2ZXJ5U3RhdHNSZXF1ZXN0GiQub25lcmluZy52MS5HZXREZWxpdmVyeVN0YXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChhvbmVyaW5nL3YxL3dlYmhvb2sucHJvdG8SCm9uZXJpbmcudjEirQIKB1dlYmhvb2sSCgoCaWQYASABKAkSCwoDdXJsGAIgASgJEhMKC2V2ZW50X3R5cGVzGAMgAygJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg8KB2VuYWJsZWQYBSABKAgSDgoGcGF1c2VkGAYgASgIEhcKD2Rpc2FibGVkX3JlYXNvbhgHIAEoCRI3CgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARI3Cgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARIzCgdjaXJjdWl0GAogASgLMhoub25lcmluZy52MS5DaXJjdWl0QnJlYWtlckIGukgDyAEBIo0BCg5DaXJjdWl0QnJlYWtlchItCgVzdGF0ZRgBIAEoCUIeukgbchlSBmNsb3NlZFIEb3BlblIJaGFsZl9vcGVuEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAIgASgFEi4KCm9wZW5fdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp8CChRDcmVhdGVXZWJob29rUmVxdWVzdBKTAQoDdXJsGAEgASgJQoUBukiBAboBdgoIdXJsLmh0dHASSm11c3QgYmUgYW4gaHR0cHM6Ly8gVVJMIChodHRwOi8vIG9ubHkgd2hlcmUgcHJpdmF0ZSByZWNlaXZlcnMgYXJlIGFsbG93ZWQpGh50aGlzLm1hdGNoZXMoJyg/aSleaHR0cHM/Oi8vJynIAQFyAxiAEBJSCgtldmVudF90eXBlcxgCIAMoCUI9ukg6kgE3CAEQMiIxci8YgAEyKl5bQS1aYS16MC05Xy1dKyhcLltBLVphLXowLTlfLV0rKSooXC5cKik/JBIdCgtkZXNjcmlwdGlvbhgDIAEoCUIIukgFcgMYgAQiVQoVQ3JlYXRlV2ViaG9va1Jlc3BvbnNlEiwKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2tCBrpIA8gBARIOCgZzZWNyZXQYAiABKAkiSAoTTGlzdFdlYmhvb2tzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGMgBKAASEgoKcGFnZV90b2tlbhgCIAEoCSJWChRMaXN0V2ViaG9va3NSZXNwb25zZRIlCgh3ZWJob29rcxgBIAMoCzITLm9uZXJpbmcudjEuV2ViaG9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoRR2V0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiQgoSR2V0V2ViaG9va1Jlc3BvbnNlEiwKB3dlYmhvb2sYASABKAsyEy5vbmVyaW5nLnYxLldlYmhvb2tCBrpIA8gBASKJAwoUVXBkYXRlV2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkSlAEKA3VybBgCIAEoCUKBAbpIfroBdgoIdXJsLmh0dHASSm11c3QgYmUgYW4gaHR0cHM6Ly8gVVJMIChodHRwOi8vIG9ubHkgd2hlcmUgcHJpdmF0ZSByZWNlaXZlcnMgYXJlIGFsbG93ZWQpGh50aGlzLm1hdGNoZXMoJyg/aSleaHR0cHM/Oi8vJylyAxiAEEgAiAEBElAKC2V2ZW50X3R5cGVzGAMgAygJQju6SDiSATUQMiIxci8YgAEyKl5bQS1aYS16MC05Xy1dKyhcLltBLVphLXowLTlfLV0rKSooXC5cKik/JBIiCgtkZXNjcmlwdGlvbhgEIAEoCUIIukgFcgMYgARIAYgBARIUCgdlbmFibGVkGAUgASgISAKIAQESEwoGcGF1c2VkGAYgASgISAOIAQFCBgoEX3VybEIOCgxfZGVzY3JpcHRpb25CCgoIX2VuYWJsZWRCCQoHX3BhdXNlZCJFChVVcGRhdGVXZWJob29rUmVzcG9uc2USLAoHd2ViaG9vaxgBIAEoCzITLm9uZXJpbmcudjEuV2ViaG9va0IGukgDyAEBIiIKFERlbGV0ZVdlYmhvb2tSZXF1ZXN0EgoKAmlkGAEgASgJIhcKFURlbGV0ZVdlYmhvb2tSZXNwb25zZSJxChpSb3RhdGVXZWJob29rU2VjcmV0UmVxdWVzdBIKCgJpZBgBIAEoCRIuChRncmFjZV9wZXJpb2Rfc2Vjb25kcxgCIAEoA0ILukgIIgYYgPUkKABIAIgBAUIXChVfZ3JhY2VfcGVyaW9kX3NlY29uZHMipAEKG1JvdGF0ZVdlYmhvb2tTZWNyZXRSZXNwb25zZRIsCgd3ZWJob29rGAEgASgLMhMub25lcmluZy52MS5XZWJob29rQga6SAPIAQESDgoGc2VjcmV0GAIgASgJEkcKG3ByZXZpb3VzX3NlY3JldF9leHBpcmVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBASIgChJUZXN0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiRQoTVGVzdFdlYmhvb2tSZXNwb25zZRIuCghkZWxpdmVyeRgBIAEoCzIULm9uZXJpbmcudjEuRGVsaXZlcnlCBrpIA8gBASKrAQoPRGVsaXZlcnlBdHRlbXB0Eg4KBm51bWJlchgBIAEoBRITCgtzdGF0dXNfY29kZRgCIAEoBRINCgVlcnJvchgDIAEoCRIVCg1yZXNwb25zZV9ib2R5GAQgASgJEhMKC2R1cmF0aW9uX21zGAUgASgDEjgKDGF0dGVtcHRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBASKDAwoIRGVsaXZlcnkSCgoCaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSEgoKZXZlbnRfdHlwZRgDIAEoCRISCgp3ZWJob29rX2lkGAQgASgJEkkKBnN0YXR1cxgFIAEoCUI5ukg2cjRSB3BlbmRpbmdSCHJldHJ5aW5nUglkZWxpdmVyZWRSC2RlYWRfbGV0dGVyUgdkcm9wcGVkEhUKDWF0dGVtcHRfY291bnQYBiABKAUSNQoRbmV4dF9hdHRlbXB0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjcKC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEjAKDGRlbGl2ZXJfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoIYXR0ZW1wdHMYCiADKAsyGy5vbmVyaW5nLnYxLkRlbGl2ZXJ5QXR0ZW1wdCKsAQoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCndlYmhvb2tfaWQYASABKAkSTAoGc3RhdHVzGAIgASgJQjy6SDnYAQFyNFIHcGVuZGluZ1IIcmV0cnlpbmdSCWRlbGl2ZXJlZFILZGVhZF9sZXR0ZXJSB2Ryb3BwZWQSHQoJcGFnZV9zaXplGAMgASgFQgq6SAcaBRjIASgAEhIKCnBhZ2VfdG9rZW4YBCABKAkikAEKFkxpc3REZWxpdmVyaWVzUmVzcG9uc2USKAoKZGVsaXZlcmllcxgBIAMoCzIULm9uZXJpbmcudjEuRGVsaXZlcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEjMKB2NpcmN1aXQYAyABKAsyGi5vbmVyaW5nLnYxLkNpcmN1aXRCcmVha2VyQga6SAPIAQEiogEKBUV2ZW50EgoKAmlkGAEgASgJEgwKBHR5cGUYAiABKAkSLQoEZGF0YRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RCBrpIA8gBARIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSNwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQEipgEKE1B1Ymxpc2hFdmVudFJlcXVlc3QSPQoEdHlwZRgBIAEoCUIvukgscioQARiAATIjXltBLVphLXowLTlfLV0rKFwuW0EtWmEtejAtOV8tXSspKiQSLQoEZGF0YRgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RCBrpIA8gBARIhCg9pZGVtcG90ZW5jeV9rZXkYAyABKAlCCLpIBXIDGP8BImoKFFB1Ymxpc2hFdmVudFJlc3BvbnNlEigKBWV2ZW50GAEgASgLMhEub25lcmluZy52MS5FdmVudEIGukgDyAEBEhAKCHJlcGxheWVkGAIgASgIEhYKDmRlbGl2ZXJ5X2NvdW50GAMgASgFIp4BChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0EhIKCndlYmhvb2tfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoJcGFnZV9zaXplGAQgASgFQgq6SAcaBRjIASgAEhIKCnBhZ2VfdG9rZW4YBSABKAkiXgoXTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2USKgoMZGVhZF9sZXR0ZXJzGAEgAygLMhQub25lcmluZy52MS5EZWxpdmVyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIwoVUmVwbGF5RGVsaXZlcnlSZXF1ZXN0EgoKAmlkGAEgASgJIqwBChZSZXBsYXlEZWxpdmVyeVJlc3BvbnNlEi4KCGRlbGl2ZXJ5GAEgASgLMhQub25lcmluZy52MS5EZWxpdmVyeUIGukgDyAEBElIKD3ByZXZpb3VzX3N0YXR1cxgCIAEoCUI5ukg2cjRSB3BlbmRpbmdSCHJldHJ5aW5nUglkZWxpdmVyZWRSC2RlYWRfbGV0dGVyUgdkcm9wcGVkEg4KBnJlc2VuZBgDIAEoCCJZChhSZXBsYXlEZWFkTGV0dGVyc1JlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCndlYmhvb2tfaWQYAiABKAkidgoZUmVwbGF5RGVhZExldHRlcnNSZXNwb25zZRIWCg5yZXBsYXllZF9jb3VudBgBIAEoBRIVCg1za2lwcGVkX2NvdW50GAIgASgFEioKB3NraXBwZWQYAyADKAsyGS5vbmVyaW5nLnYxLlJlcGxheVNraXBwZWQibAoNUmVwbGF5U2tpcHBlZBISCgp3ZWJob29rX2lkGAEgASgJEjgKBnJlYXNvbhgCIAEoCUIoukglciNSEHdlYmhvb2tfZGlzYWJsZWRSD3dlYmhvb2tfZGVsZXRlZBINCgVjb3VudBgDIAEoBSIZChdHZXREZWxpdmVyeVN0YXRzUmVxdWVzdCKxAQoYR2V0RGVsaXZlcnlTdGF0c1Jlc3BvbnNlEg8KB3BlbmRpbmcYASABKAMSEAoIcmV0cnlpbmcYAiABKAMSEwoLZGVhZF9sZXR0ZXIYAyABKAMSEQoJZGVsaXZlcmVkGAQgASgDEhYKDm91dGJveF9iYWNrbG9nGAUgASgDEhsKE3JlcGxheV9yZWplY3RlZF8yNGgYBiABKAMSFQoNb3Blbl9jaXJjdWl0cxgHIAEoAzKMCQoOV2ViaG9va1NlcnZpY2USVAoNQ3JlYXRlV2ViaG9vaxIgLm9uZXJpbmcudjEuQ3JlYXRlV2ViaG9va1JlcXVlc3QaIS5vbmVyaW5nLnYxLkNyZWF0ZVdlYmhvb2tSZXNwb25zZRJRCgxMaXN0V2ViaG9va3MSHy5vbmVyaW5nLnYxLkxpc3RXZWJob29rc1JlcXVlc3QaIC5vbmVyaW5nLnYxLkxpc3RXZWJob29rc1Jlc3BvbnNlEksKCkdldFdlYmhvb2sSHS5vbmVyaW5nLnYxLkdldFdlYmhvb2tSZXF1ZXN0Gh4ub25lcmluZy52MS5HZXRXZWJob29rUmVzcG9uc2USVAoNVXBkYXRlV2ViaG9vaxIgLm9uZXJpbmcudjEuVXBkYXRlV2ViaG9va1JlcXVlc3QaIS5vbmVyaW5nLnYxLlVwZGF0ZVdlYmhvb2tSZXNwb25zZRJUCg1EZWxldGVXZWJob29rEiAub25lcmluZy52MS5EZWxldGVXZWJob29rUmVxdWVzdBohLm9uZXJpbmcudjEuRGVsZXRlV2ViaG9va1Jlc3BvbnNlEmYKE1JvdGF0ZVdlYmhvb2tTZWNyZXQSJi5vbmVyaW5nLnYxLlJvdGF0ZVdlYmhvb2tTZWNyZXRSZXF1ZXN0Gicub25lcmluZy52MS5Sb3RhdGVXZWJob29rU2VjcmV0UmVzcG9uc2USTgoLVGVzdFdlYmhvb2sSHi5vbmVyaW5nLnYxLlRlc3RXZWJob29rUmVxdWVzdBofLm9uZXJpbmcudjEuVGVzdFdlYmhvb2tSZXNwb25zZRJXCg5MaXN0RGVsaXZlcmllcxIhLm9uZXJpbmcudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiIub25lcmluZy52MS5MaXN0RGVsaXZlcmllc1Jlc3BvbnNlElEKDFB1Ymxpc2hFdmVudBIfLm9uZXJpbmcudjEuUHVibGlzaEV2ZW50UmVxdWVzdBogLm9uZXJpbmcudjEuUHVibGlzaEV2ZW50UmVzcG9uc2USWgoPTGlzdERlYWRMZXR0ZXJzEiIub25lcmluZy52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0GiMub25lcmluZy52MS5MaXN0RGVhZExldHRlcnNSZXNwb25zZRJXCg5SZXBsYXlEZWxpdmVyeRIhLm9uZXJpbmcudjEuUmVwbGF5RGVsaXZlcnlSZXF1ZXN0GiIub25lcmluZy52MS5SZXBsYXlEZWxpdmVyeVJlc3BvbnNlEmAKEVJlcGxheURlYWRMZXR0ZXJzEiQub25lcmluZy52MS5SZXBsYXlEZWFkTGV0dGVyc1JlcXVlc3QaJS5vbmVyaW5nLnYxLlJlcGxheURlYWRMZXR0ZXJzUmVzcG9uc2USXQoQR2V0RGVsaXZlcnlTdGF0cxIjLm9uZXJpbmcudjEuR2V0RGVsaXZlcnlTdGF0c1JlcXVlc3QaJC5vbmVyaW5nLnYxLkdldERlbGl2ZXJ5U3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
- * A subscription of an endpoint to event types.
+ * A webhook: a receiver URL, its signing secret and the event types it gets.
  *
  * @generated from message onering.v1.Webhook
  */
@@ -49,14 +50,14 @@ export type Webhook = Message<"onering.v1.Webhook"> & {
   description: string;
 
   /**
-   * Disabled subscriptions receive nothing new.
+   * Disabled webhooks receive nothing new.
    *
    * @generated from field: bool enabled = 5;
    */
   enabled: boolean;
 
   /**
-   * Paused subscriptions queue deliveries and send them on resume.
+   * Paused webhooks queue deliveries and send them on resume.
    *
    * @generated from field: bool paused = 6;
    */
@@ -149,7 +150,7 @@ export type CreateWebhookRequest = Message<"onering.v1.CreateWebhookRequest"> & 
   url: string;
 
   /**
-   * 1 to 50 event types.
+   * 1 to 50 event types, exact (`invoice.paid`) or prefix (`invoice.*`), up to 128 characters each.
    *
    * @generated from field: repeated string event_types = 2;
    */
@@ -177,7 +178,7 @@ export const CreateWebhookRequestSchema: GenMessage<CreateWebhookRequest> = /*@_
  */
 export type CreateWebhookResponse = Message<"onering.v1.CreateWebhookResponse"> & {
   /**
-   * The subscription.
+   * The webhook.
    *
    * @generated from field: onering.v1.Webhook webhook = 1;
    */
@@ -233,7 +234,7 @@ export const ListWebhooksRequestSchema: GenMessage<ListWebhooksRequest> = /*@__P
  */
 export type ListWebhooksResponse = Message<"onering.v1.ListWebhooksResponse"> & {
   /**
-   * The page of subscriptions.
+   * The page of webhooks.
    *
    * @generated from field: repeated onering.v1.Webhook webhooks = 1;
    */
@@ -261,7 +262,7 @@ export const ListWebhooksResponseSchema: GenMessage<ListWebhooksResponse> = /*@_
  */
 export type GetWebhookRequest = Message<"onering.v1.GetWebhookRequest"> & {
   /**
-   * The subscription id.
+   * The webhook id.
    *
    * @generated from field: string id = 1;
    */
@@ -282,7 +283,7 @@ export const GetWebhookRequestSchema: GenMessage<GetWebhookRequest> = /*@__PURE_
  */
 export type GetWebhookResponse = Message<"onering.v1.GetWebhookResponse"> & {
   /**
-   * The subscription.
+   * The webhook.
    *
    * @generated from field: onering.v1.Webhook webhook = 1;
    */
@@ -303,7 +304,7 @@ export const GetWebhookResponseSchema: GenMessage<GetWebhookResponse> = /*@__PUR
  */
 export type UpdateWebhookRequest = Message<"onering.v1.UpdateWebhookRequest"> & {
   /**
-   * The subscription id.
+   * The webhook id.
    *
    * @generated from field: string id = 1;
    */
@@ -317,14 +318,14 @@ export type UpdateWebhookRequest = Message<"onering.v1.UpdateWebhookRequest"> & 
   url?: string | undefined;
 
   /**
-   * New event types; empty leaves them unchanged.
+   * New event types, at most 50; empty leaves them unchanged.
    *
    * @generated from field: repeated string event_types = 3;
    */
   eventTypes: string[];
 
   /**
-   * New description.
+   * New description, up to 512 characters.
    *
    * @generated from field: optional string description = 4;
    */
@@ -359,7 +360,7 @@ export const UpdateWebhookRequestSchema: GenMessage<UpdateWebhookRequest> = /*@_
  */
 export type UpdateWebhookResponse = Message<"onering.v1.UpdateWebhookResponse"> & {
   /**
-   * The updated subscription.
+   * The updated webhook.
    *
    * @generated from field: onering.v1.Webhook webhook = 1;
    */
@@ -380,7 +381,7 @@ export const UpdateWebhookResponseSchema: GenMessage<UpdateWebhookResponse> = /*
  */
 export type DeleteWebhookRequest = Message<"onering.v1.DeleteWebhookRequest"> & {
   /**
-   * The subscription id.
+   * The webhook id.
    *
    * @generated from field: string id = 1;
    */
@@ -416,7 +417,7 @@ export const DeleteWebhookResponseSchema: GenMessage<DeleteWebhookResponse> = /*
  */
 export type RotateWebhookSecretRequest = Message<"onering.v1.RotateWebhookSecretRequest"> & {
   /**
-   * The subscription id.
+   * The webhook id.
    *
    * @generated from field: string id = 1;
    */
@@ -444,7 +445,7 @@ export const RotateWebhookSecretRequestSchema: GenMessage<RotateWebhookSecretReq
  */
 export type RotateWebhookSecretResponse = Message<"onering.v1.RotateWebhookSecretResponse"> & {
   /**
-   * The subscription.
+   * The webhook.
    *
    * @generated from field: onering.v1.Webhook webhook = 1;
    */
@@ -479,7 +480,7 @@ export const RotateWebhookSecretResponseSchema: GenMessage<RotateWebhookSecretRe
  */
 export type TestWebhookRequest = Message<"onering.v1.TestWebhookRequest"> & {
   /**
-   * The subscription id.
+   * The webhook id.
    *
    * @generated from field: string id = 1;
    */
@@ -571,7 +572,7 @@ export const DeliveryAttemptSchema: GenMessage<DeliveryAttempt> = /*@__PURE__*/
   messageDesc(file_onering_v1_webhook, 16);
 
 /**
- * One event bound for one subscription.
+ * One event bound for one webhook.
  *
  * @generated from message onering.v1.Delivery
  */
@@ -598,7 +599,7 @@ export type Delivery = Message<"onering.v1.Delivery"> & {
   eventType: string;
 
   /**
-   * The receiving subscription.
+   * The receiving webhook.
    *
    * @generated from field: string webhook_id = 4;
    */
@@ -661,7 +662,7 @@ export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
  */
 export type ListDeliveriesRequest = Message<"onering.v1.ListDeliveriesRequest"> & {
   /**
-   * The subscription id.
+   * The webhook id.
    *
    * @generated from field: string webhook_id = 1;
    */
@@ -801,7 +802,7 @@ export type PublishEventRequest = Message<"onering.v1.PublishEventRequest"> & {
   data?: JsonObject | undefined;
 
   /**
-   * Publishing the same key again within the replay window publishes nothing new.
+   * Publishing the same key again within the replay window publishes nothing new; up to 255 characters.
    *
    * @generated from field: string idempotency_key = 3;
    */
@@ -857,7 +858,7 @@ export const PublishEventResponseSchema: GenMessage<PublishEventResponse> = /*@_
  */
 export type ListDeadLettersRequest = Message<"onering.v1.ListDeadLettersRequest"> & {
   /**
-   * Only this subscription's.
+   * Only this webhook's.
    *
    * @generated from field: string webhook_id = 1;
    */
@@ -878,8 +879,6 @@ export type ListDeadLettersRequest = Message<"onering.v1.ListDeadLettersRequest"
   since?: Timestamp | undefined;
 
   /**
-   * Page size, 1 to 200; default 50.
-   *
    * @generated from field: int32 page_size = 4;
    */
   pageSize: number;
@@ -999,7 +998,7 @@ export type ReplayDeadLettersRequest = Message<"onering.v1.ReplayDeadLettersRequ
   since?: Timestamp | undefined;
 
   /**
-   * Only this subscription's.
+   * Only this webhook's.
    *
    * @generated from field: string webhook_id = 2;
    */
@@ -1162,8 +1161,8 @@ export const GetDeliveryStatsResponseSchema: GenMessage<GetDeliveryStatsResponse
   messageDesc(file_onering_v1_webhook, 31);
 
 /**
- * WebhookService owns subscriptions, events, deliveries and their attempts.
- * Subscription calls act for the API key named by the `x-onering-owner`
+ * WebhookService owns webhooks, events, deliveries and their attempts.
+ * Webhook calls act for the API key named by the `x-onering-owner`
  * header that the gateway sets; only mesh services call it (internal token).
  *
  * @generated from service onering.v1.WebhookService
@@ -1180,7 +1179,7 @@ export const WebhookService: GenService<{
     output: typeof CreateWebhookResponseSchema;
   },
   /**
-   * Lists the owner's subscriptions, newest first.
+   * Lists the owner's webhooks, newest first.
    *
    * @generated from rpc onering.v1.WebhookService.ListWebhooks
    */
@@ -1190,7 +1189,7 @@ export const WebhookService: GenService<{
     output: typeof ListWebhooksResponseSchema;
   },
   /**
-   * Returns one of the owner's subscriptions.
+   * Returns one of the owner's webhooks.
    *
    * @generated from rpc onering.v1.WebhookService.GetWebhook
    */
@@ -1210,7 +1209,7 @@ export const WebhookService: GenService<{
     output: typeof UpdateWebhookResponseSchema;
   },
   /**
-   * Deletes a subscription; its queued deliveries are dropped.
+   * Deletes a webhook; its queued deliveries are dropped.
    *
    * @generated from rpc onering.v1.WebhookService.DeleteWebhook
    */
@@ -1240,7 +1239,7 @@ export const WebhookService: GenService<{
     output: typeof TestWebhookResponseSchema;
   },
   /**
-   * Lists a subscription's deliveries with their attempts.
+   * Lists a webhook's deliveries with their attempts.
    *
    * @generated from rpc onering.v1.WebhookService.ListDeliveries
    */
@@ -1250,7 +1249,7 @@ export const WebhookService: GenService<{
     output: typeof ListDeliveriesResponseSchema;
   },
   /**
-   * Publishes an event to every matching enabled subscription.
+   * Publishes an event to every matching enabled webhook.
    *
    * @generated from rpc onering.v1.WebhookService.PublishEvent
    */

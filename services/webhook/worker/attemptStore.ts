@@ -2,7 +2,7 @@
 // results in one transaction (group commit). Decides each delivery's fate:
 // delivered, dead letter, or a retry whose due time goes to Postgres (the
 // scheduler publishes it when due; the job itself is acknowledged). Keeps each
-// endpoint's circuit breaker, and disables endpoints that answer 410 Gone or
+// webhook's circuit breaker, and disables webhooks that answer 410 Gone or
 // have failed with no success for the auto-disable period.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -11,8 +11,8 @@ import type { DeliveryAttempt } from "../../../gen/onering/v1/webhook_pb.js";
 import type { MeshConfig } from "../../shared/config.js";
 import { insertEvent, type NewDelivery } from "../eventStore.js";
 import { retryDelayMs } from "../retryPolicy.js";
-import { attempts, deliveries, subscriptions } from "../schema.js";
-import type { DeliveryRow, SubscriptionRow, WebhookDb } from "../webhookDb.js";
+import { attempts, deliveries, webhooks } from "../schema.js";
+import type { DeliveryRow, WebhookRow, WebhookDb } from "../webhookDb.js";
 
 /** One attempt as the worker made it. */
 export interface AttemptResult {
@@ -38,7 +38,7 @@ export interface RecordOutcome {
   /** Deliveries created by `endpoint.disabled` events, for the outbox relay. */
   newDeliveries: NewDelivery[];
   disabled: { webhookId: string; reason: string }[];
-  /** Endpoints whose circuit opened from closed in this batch. */
+  /** Webhooks whose circuit opened from closed in this batch. */
   circuitsOpened: string[];
   outcomes: { delivered: number; retried: number; deadLettered: number };
   settled: SettledAttempt[];
@@ -46,28 +46,28 @@ export interface RecordOutcome {
 
 const isSuccess = (status: number) => status >= 200 && status < 300;
 
-// Locks are taken deliveries first, then subscriptions, each in id order, as
+// Locks are taken deliveries first, then webhooks, each in id order, as
 // everywhere else, so concurrent batches and deletes cannot deadlock.
 export async function recordAttempts(db: WebhookDb, results: AttemptResult[], config: MeshConfig["webhooks"]): Promise<RecordOutcome> {
   return db.transaction(async (tx) => {
     const ids = [...new Set(results.map((r) => r.deliveryId))];
     const rows = ids.length === 0 ? [] : await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).orderBy(deliveries.id).for("update");
     const byId = new Map(rows.map((r) => [r.id, r]));
-    const subIds = [...new Set(rows.map((r) => r.subscriptionId))];
-    const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds)).orderBy(subscriptions.id).for("update");
-    const subById = new Map(subs.map((s) => [s.id, s]));
-    const subsBefore = new Map(subs.map((s) => [s.id, endpointHealth(s)]));
-    const circuitWasOpen = new Set(subs.filter((s) => s.circuitOpenUntil).map((s) => s.id));
+    const hookIds = [...new Set(rows.map((r) => r.webhookId))];
+    const hooks = hookIds.length === 0 ? [] : await tx.select().from(webhooks).where(inArray(webhooks.id, hookIds)).orderBy(webhooks.id).for("update");
+    const hookById = new Map(hooks.map((s) => [s.id, s]));
+    const hooksBefore = new Map(hooks.map((s) => [s.id, webhookHealth(s)]));
+    const circuitWasOpen = new Set(hooks.filter((s) => s.circuitOpenUntil).map((s) => s.id));
     const now = new Date();
     const outcome: RecordOutcome = { newDeliveries: [], disabled: [], circuitsOpened: [], outcomes: { delivered: 0, retried: 0, deadLettered: 0 }, settled: [] };
     const settle = (kind: SettledAttempt["outcome"], d: DeliveryRow) =>
       outcome.settled.push({ outcome: kind, deliveryId: d.id, attempts: d.attemptCount, latencyMs: now.getTime() - d.createdAt.getTime() });
     const attemptRows: (typeof attempts.$inferInsert)[] = [];
-    const disable = (sub: SubscriptionRow, reason: string) => {
-      if (!sub.enabled) return;
-      sub.enabled = false;
-      sub.disabledReason = reason;
-      outcome.disabled.push({ webhookId: sub.id, reason });
+    const disable = (hook: WebhookRow, reason: string) => {
+      if (!hook.enabled) return;
+      hook.enabled = false;
+      hook.disabledReason = reason;
+      outcome.disabled.push({ webhookId: hook.id, reason });
     };
 
     for (const result of results) {
@@ -87,31 +87,31 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
       });
       delivery.attemptCount = attempt.number;
       delivery.leasedUntil = null;
-      const sub = subById.get(delivery.subscriptionId);
+      const hook = hookById.get(delivery.webhookId);
       if (isSuccess(attempt.statusCode)) {
         Object.assign(delivery, { status: "delivered", deliveredAt: now, nextAttemptAt: null });
-        if (sub) Object.assign(sub, { failingSince: null, consecutiveFailures: 0, circuitOpenUntil: null });
+        if (hook) Object.assign(hook, { failingSince: null, consecutiveFailures: 0, circuitOpenUntil: null });
         outcome.outcomes.delivered++;
         settle("delivered", delivery);
         continue;
       }
-      if (sub) {
-        sub.failingSince ??= attemptTime;
+      if (hook) {
+        hook.failingSince ??= attemptTime;
         // At the threshold the circuit opens, and every failure past it (a failed probe) opens it again.
-        if (++sub.consecutiveFailures >= config.circuitFailures) {
+        if (++hook.consecutiveFailures >= config.circuitFailures) {
           // Counted (and logged) when it opens, not for every attempt that was already out when it did.
-          const wasOpen = sub.circuitOpenUntil !== null && sub.circuitOpenUntil > now;
-          sub.circuitOpenUntil = new Date(now.getTime() + config.circuitCooldownSeconds * 1000);
-          if (!wasOpen && !outcome.circuitsOpened.includes(sub.id)) outcome.circuitsOpened.push(sub.id);
+          const wasOpen = hook.circuitOpenUntil !== null && hook.circuitOpenUntil > now;
+          hook.circuitOpenUntil = new Date(now.getTime() + config.circuitCooldownSeconds * 1000);
+          if (!wasOpen && !outcome.circuitsOpened.includes(hook.id)) outcome.circuitsOpened.push(hook.id);
         }
-        if (attempt.statusCode === 410) disable(sub, "the receiver answered 410 Gone");
-        else if (now.getTime() - sub.failingSince.getTime() >= config.autoDisableSeconds * 1000) {
-          disable(sub, `failing with no success since ${sub.failingSince.toISOString()}`);
+        if (attempt.statusCode === 410) disable(hook, "the receiver answered 410 Gone");
+        else if (now.getTime() - hook.failingSince.getTime() >= config.autoDisableSeconds * 1000) {
+          disable(hook, `failing with no success since ${hook.failingSince.toISOString()}`);
         }
       }
       settle("failed", delivery);
       const made = delivery.attemptCount - delivery.attemptBase;
-      if (made >= config.maxAttempts || attempt.statusCode === 410 || (sub && !sub.enabled)) {
+      if (made >= config.maxAttempts || attempt.statusCode === 410 || (hook && !hook.enabled)) {
         Object.assign(delivery, { status: "dead_letter", deadLetteredAt: now, nextAttemptAt: null });
         outcome.outcomes.deadLettered++;
         settle("dead_letter", delivery);
@@ -125,10 +125,10 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
 
     if (attemptRows.length > 0) await tx.insert(attempts).values(attemptRows);
     if (rows.length > 0) await updateDeliveries(tx, rows);
-    // Most batches are successes on healthy endpoints: nothing to write back.
-    for (const s of subs.filter((sub) => endpointHealth(sub) !== subsBefore.get(sub.id))) {
+    // Most batches are successes on healthy webhooks: nothing to write back.
+    for (const s of hooks.filter((hook) => webhookHealth(hook) !== hooksBefore.get(hook.id))) {
       await tx
-        .update(subscriptions)
+        .update(webhooks)
         .set({
           enabled: s.enabled,
           disabledReason: s.disabledReason,
@@ -137,23 +137,23 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
           circuitOpenUntil: s.circuitOpenUntil,
           updatedAt: s.enabled ? s.updatedAt : now,
         })
-        .where(eq(subscriptions.id, s.id));
+        .where(eq(webhooks.id, s.id));
     }
-    // A probe that got through closes the circuit: the endpoint's waiting deliveries are due now rather than after their parking.
-    // Rows another transaction holds are skipped, not waited for: this one already locks subscriptions, which come second.
-    const closed = subs.filter((sub) => circuitWasOpen.has(sub.id) && !sub.circuitOpenUntil).map((sub) => sub.id);
+    // A probe that got through closes the circuit: the webhook's waiting deliveries are due now rather than after their parking.
+    // Rows another transaction holds are skipped, not waited for: this one already locks webhooks, which come second.
+    const closed = hooks.filter((hook) => circuitWasOpen.has(hook.id) && !hook.circuitOpenUntil).map((hook) => hook.id);
     if (closed.length > 0) {
       const waiting = tx
         .select({ id: deliveries.id })
         .from(deliveries)
-        .where(and(inArray(deliveries.subscriptionId, closed), isNull(deliveries.enqueuedAt), inArray(deliveries.status, ["pending", "retrying"])))
+        .where(and(inArray(deliveries.webhookId, closed), isNull(deliveries.enqueuedAt), inArray(deliveries.status, ["pending", "retrying"])))
         .for("update", { skipLocked: true });
       await tx.update(deliveries).set({ nextAttemptAt: now }).where(inArray(deliveries.id, waiting));
     }
     for (const { webhookId, reason } of outcome.disabled) {
-      const sub = subById.get(webhookId)!;
-      const data: JsonObject = { webhook_id: webhookId, url: sub.url, reason, disabled_at: now.toISOString() };
-      const { deliveries: created } = await insertEvent(tx, { type: "endpoint.disabled", data }, { kind: "owner-others", owner: sub.ownerKeyId, exceptId: webhookId });
+      const hook = hookById.get(webhookId)!;
+      const data: JsonObject = { webhook_id: webhookId, url: hook.url, reason, disabled_at: now.toISOString() };
+      const { deliveries: created } = await insertEvent(tx, { type: "endpoint.disabled", data }, { kind: "owner-others", owner: hook.ownerKeyId, exceptId: webhookId });
       outcome.newDeliveries.push(...created);
     }
     return outcome;
@@ -162,8 +162,8 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-/** The subscription fields an attempt can change. */
-const endpointHealth = (s: SubscriptionRow) => `${s.enabled}|${s.disabledReason}|${iso(s.failingSince)}|${s.consecutiveFailures}|${iso(s.circuitOpenUntil)}`;
+/** The webhook fields an attempt can change. */
+const webhookHealth = (s: WebhookRow) => `${s.enabled}|${s.disabledReason}|${iso(s.failingSince)}|${s.consecutiveFailures}|${iso(s.circuitOpenUntil)}`;
 
 /** Writes the batch's new delivery states in one statement rather than one round trip per delivery. */
 async function updateDeliveries(tx: WebhookDb, rows: DeliveryRow[]): Promise<void> {

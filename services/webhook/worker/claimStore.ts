@@ -3,9 +3,9 @@
 // (the scheduler publishes it again when due) rather than waiting in JetStream,
 // so no job holds an ack-pending slot or worker memory while it waits.
 import { and, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
-import { deliveries, events, subscriptions } from "../schema.js";
-import { signingSecrets } from "../subscriptionStore.js";
-import type { DeliveryRow, EventRow, SubscriptionRow, WebhookDb } from "../webhookDb.js";
+import { deliveries, events, webhooks } from "../schema.js";
+import { signingSecrets } from "../webhookStore.js";
+import type { DeliveryRow, EventRow, WebhookRow, WebhookDb } from "../webhookDb.js";
 
 const terminal = new Set(["delivered", "dead_letter", "dropped"]);
 // A due job that arrives a little early is sent rather than parked for a few milliseconds.
@@ -52,12 +52,12 @@ export async function claimDeliveries(db: WebhookDb, ids: string[], leaseMs: num
   });
 }
 
-function sendable(delivery: DeliveryRow, subscription: SubscriptionRow, event: EventRow, now: Date, leasedUntil: Date): ClaimedDelivery {
+function sendable(delivery: DeliveryRow, webhook: WebhookRow, event: EventRow, now: Date, leasedUntil: Date): ClaimedDelivery {
   return {
     id: delivery.id,
-    webhookId: subscription.id,
-    url: subscription.url,
-    secrets: signingSecrets(subscription, now),
+    webhookId: webhook.id,
+    url: webhook.url,
+    secrets: signingSecrets(webhook, now),
     payload: deliveryPayload(event),
     attemptNumber: delivery.attemptCount + 1,
     leasedUntil,
@@ -65,8 +65,8 @@ function sendable(delivery: DeliveryRow, subscription: SubscriptionRow, event: E
 }
 
 /**
- * The common case, deliveries that are due and unleased on a live endpoint
- * whose circuit is closed, leased and read with their subscriptions and events
+ * The common case, deliveries that are due and unleased on a live webhook
+ * whose circuit is closed, leased and read with their webhooks and events
  * in one statement (the row lock and re-check of a concurrent UPDATE keep two
  * workers from both leasing one).
  */
@@ -81,7 +81,7 @@ async function leaseSendable(db: WebhookDb, ids: string[], leaseMs: number): Pro
     leasedUntil: leasedUntil.toISOString(),
     dueBy: new Date(now.getTime() + earlyToleranceMs).toISOString(),
   });
-  return new Map(rows.map(({ subscriptions: subscription, events: event, ...delivery }) => [delivery.id, sendable(delivery, subscription, event, now, leasedUntil)]));
+  return new Map(rows.map(({ webhooks: webhook, events: event, ...delivery }) => [delivery.id, sendable(delivery, webhook, event, now, leasedUntil)]));
 }
 
 // Built once per database and bound to each claim's values: building it per
@@ -93,18 +93,18 @@ function prepareLease(db: WebhookDb) {
   return db
     .update(deliveries)
     .set({ leasedUntil: at("leasedUntil") })
-    .from(subscriptions)
+    .from(webhooks)
     // Postgres lets no ON clause of UPDATE … FROM name the updated table, so the event is matched in WHERE.
     .innerJoin(events, sql`true`)
     .where(
       and(
         sql`${deliveries.id} = any(${sql.placeholder("ids")}::text[])`,
-        eq(subscriptions.id, deliveries.subscriptionId),
+        eq(webhooks.id, deliveries.webhookId),
         eq(events.id, deliveries.eventId),
         inArray(deliveries.status, ["pending", "retrying"]),
-        eq(subscriptions.enabled, true),
-        eq(subscriptions.paused, false),
-        isNull(subscriptions.circuitOpenUntil),
+        eq(webhooks.enabled, true),
+        eq(webhooks.paused, false),
+        isNull(webhooks.circuitOpenUntil),
         or(isNull(deliveries.leasedUntil), lte(deliveries.leasedUntil, at("now"))),
         or(isNull(deliveries.nextAttemptAt), lte(deliveries.nextAttemptAt, at("dueBy"))),
       ),
@@ -114,19 +114,19 @@ function prepareLease(db: WebhookDb) {
 }
 
 /**
- * Everything else, decided under row locks (deliveries, then subscriptions, as
- * everywhere): finished; a deleted endpoint's delivery dead-lettered (kept,
- * listed); parked until due, until a disabled or paused endpoint is back, or
+ * Everything else, decided under row locks (deliveries, then webhooks, as
+ * everywhere): finished; a deleted webhook's delivery dead-lettered (kept,
+ * listed); parked until due, until a disabled or paused webhook is back, or
  * until an open circuit's probe; the one probe of a half-open circuit leased.
  */
 async function claimOthers(db: WebhookDb, ids: string[], leaseMs: number): Promise<Map<string, Claim>> {
   return db.transaction(async (tx) => {
     const locked = await tx.select().from(deliveries).where(inArray(deliveries.id, ids)).orderBy(deliveries.id).for("update");
-    const subIds = [...new Set(locked.map((d) => d.subscriptionId))];
+    const hookIds = [...new Set(locked.map((d) => d.webhookId))];
     const eventIds = [...new Set(locked.map((d) => d.eventId))];
-    const subs = subIds.length === 0 ? [] : await tx.select().from(subscriptions).where(inArray(subscriptions.id, subIds)).orderBy(subscriptions.id).for("update");
+    const hooks = hookIds.length === 0 ? [] : await tx.select().from(webhooks).where(inArray(webhooks.id, hookIds)).orderBy(webhooks.id).for("update");
     const evts = eventIds.length === 0 ? [] : await tx.select().from(events).where(inArray(events.id, eventIds));
-    const subById = new Map(subs.map((r) => [r.id, r]));
+    const hookById = new Map(hooks.map((r) => [r.id, r]));
     const eventById = new Map(evts.map((r) => [r.id, r]));
     const now = new Date();
     const leaseEnd = new Date(now.getTime() + leaseMs);
@@ -137,8 +137,8 @@ async function claimOthers(db: WebhookDb, ids: string[], leaseMs: number): Promi
     const claimed = new Map<string, Claim>();
     for (const delivery of locked) {
       if (terminal.has(delivery.status)) continue;
-      const subscription = subById.get(delivery.subscriptionId);
-      if (!subscription) {
+      const webhook = hookById.get(delivery.webhookId);
+      if (!webhook) {
         orphaned.push(delivery.id);
         continue;
       }
@@ -147,8 +147,8 @@ async function claimOthers(db: WebhookDb, ids: string[], leaseMs: number): Promi
         claimed.set(delivery.id, { deferMs: delivery.leasedUntil.getTime() - now.getTime() + earlyToleranceMs });
         continue;
       }
-      // The outbox relays these again once the endpoint is enabled or resumed.
-      if (!subscription.enabled || subscription.paused) {
+      // The outbox relays these again once the webhook is enabled or resumed.
+      if (!webhook.enabled || webhook.paused) {
         parked.set(delivery.id, null);
         continue;
       }
@@ -156,25 +156,25 @@ async function claimOthers(db: WebhookDb, ids: string[], leaseMs: number): Promi
         parked.set(delivery.id, null);
         continue;
       }
-      const openUntil = subscription.circuitOpenUntil;
+      const openUntil = webhook.circuitOpenUntil;
       if (openUntil && openUntil > now) {
         parked.set(delivery.id, openUntil);
         continue;
       }
       if (openUntil) {
         // Half-open: this delivery is the probe; the circuit counts as open while it is out.
-        subscription.circuitOpenUntil = leaseEnd;
-        probes.push(subscription.id);
+        webhook.circuitOpenUntil = leaseEnd;
+        probes.push(webhook.id);
       }
       lease.push(delivery.id);
-      claimed.set(delivery.id, { send: sendable(delivery, subscription, eventById.get(delivery.eventId)!, now, leaseEnd) });
+      claimed.set(delivery.id, { send: sendable(delivery, webhook, eventById.get(delivery.eventId)!, now, leaseEnd) });
     }
     if (orphaned.length > 0) {
       await tx.update(deliveries).set({ status: "dead_letter", deadLetteredAt: now, nextAttemptAt: null, leasedUntil: null }).where(inArray(deliveries.id, orphaned));
     }
     if (parked.size > 0) await park(tx, [...parked].map(([id, until]) => ({ id, until })));
     if (lease.length > 0) await tx.update(deliveries).set({ leasedUntil: leaseEnd }).where(inArray(deliveries.id, lease));
-    if (probes.length > 0) await tx.update(subscriptions).set({ circuitOpenUntil: leaseEnd }).where(inArray(subscriptions.id, probes));
+    if (probes.length > 0) await tx.update(webhooks).set({ circuitOpenUntil: leaseEnd }).where(inArray(webhooks.id, probes));
     return claimed;
   });
 }

@@ -1,8 +1,8 @@
-// One HTTP connection pool per subscription, capped at its concurrency. A pool
-// per origin would couple subscriptions that share a host (one customer's
+// One HTTP connection pool per webhook, capped at its concurrency. A pool
+// per origin would couple webhooks that share a host (one customer's
 // paths, a shared receiver service): a hanging path held the connections
-// another subscription's attempts then queued for until they timed out. A
-// pool idle for a minute is closed, so memory follows the active subscriptions.
+// another webhook's attempts then queued for until they timed out. A
+// pool idle for a minute is closed, so memory follows the active webhooks.
 import type { Agent } from "undici";
 import { createDeliveryAgent, type SendOptions } from "./sendAttempt.js";
 
@@ -14,16 +14,16 @@ export class DeliveryAgents {
 
   constructor(
     private readonly options: SendOptions,
-    private readonly connectionsPerSubscription: number,
+    private readonly connectionsPerWebhook: number,
   ) {
     this.sweeper = setInterval(() => this.closeIdle(), idleCloseMs);
     this.sweeper.unref();
   }
 
-  /** The subscription's pool, opened on first use. */
+  /** The webhook's pool, opened on first use. */
   for(webhookId: string): Agent {
     let entry = this.agents.get(webhookId);
-    if (!entry) this.agents.set(webhookId, (entry = { agent: createDeliveryAgent(this.options, this.connectionsPerSubscription), usedAt: 0 }));
+    if (!entry) this.agents.set(webhookId, (entry = { agent: createDeliveryAgent(this.options, this.connectionsPerWebhook), usedAt: 0 }));
     entry.usedAt = Date.now();
     return entry.agent;
   }

@@ -3,7 +3,7 @@
 // webhooks schema (no RPC per attempt). Every job is acknowledged once its
 // delivery is settled for now: a retry's due time, like any other wait, lives
 // in Postgres, and the scheduler publishes it again when due. So no job holds
-// an ack-pending slot while it waits, and one endpoint's backlog cannot starve
+// an ack-pending slot while it waits, and one webhook's backlog cannot starve
 // another's. While `webhooks_delivery_enabled` is off it pulls nothing.
 import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { MeshConfig } from "../../shared/config.js";
@@ -14,34 +14,34 @@ import { ackWaitMs, decodeJob, deliveryStreamName, workerConsumerName, type Deli
 import type { OutboxRelay } from "../outboxRelay.js";
 import type { AttemptResult } from "./attemptStore.js";
 import type { Claim, ClaimedDelivery, Parking } from "./claimStore.js";
-import { EndpointSlots } from "./endpointSlots.js";
+import { WebhookSlots } from "./webhookSlots.js";
 import { DeliveryAgents } from "./deliveryAgents.js";
 import { sendAttempt, type SendOptions } from "./sendAttempt.js";
 import type { WorkerMetrics } from "./workerMetrics.js";
 import type { WorkerStore } from "./workerStore.js";
 
 const fetchExpiresMs = 1000;
-// Jobs that may wait in a worker per endpoint slot. A job beyond that goes back
+// Jobs that may wait in a worker per webhook slot. A job beyond that goes back
 // to Postgres for a moment (parked) instead of into the stream with a delay,
 // where it would hold one of the consumer's ack-pending slots that every
-// endpoint shares. A pull asks for half a queue.
+// webhook shares. A pull asks for half a queue.
 const waitingPerSlot = 8;
-// Jobs claimed ahead per endpoint slot, so claims go in batches larger than the
+// Jobs claimed ahead per webhook slot, so claims go in batches larger than the
 // cap while earlier jobs are being sent. A claimed job waits for a send slot at
 // most until too little of its lease is left for a whole attempt; then it is parked.
 const claimAheadPerSlot = 4;
 const leaseMarginMs = 1000;
-// An endpoint with a crowded queue none of whose attempts finished for this
+// A webhook with a crowded queue none of whose attempts finished for this
 // long is stuck (hanging or timing out), not merely busy.
 const stalledAfterMs = 250;
-// While a busy endpoint's queue is crowded the pull waits for room (at most
-// this long), so that endpoint drains at full speed without parking.
+// While a busy webhook's queue is crowded the pull waits for room (at most
+// this long), so that webhook drains at full speed without parking.
 const busyWaitMs = 1000;
-// Jobs pulled at once while a stuck endpoint's backlog stands before everyone
+// Jobs pulled at once while a stuck webhook's backlog stands before everyone
 // else's in the stream: most get parked, so the pull goes through it in big steps.
 const throughBacklogBatch = 500;
-// A job of a busy endpoint at its cap comes back from the outbox after this; a
-// stuck endpoint's after an attempt timeout, when its slots may be free.
+// A job of a busy webhook at its cap comes back from the outbox after this; a
+// stuck webhook's after an attempt timeout, when its slots may be free.
 const busyParkMs = 1000;
 // When Postgres cannot be reached, the job comes back from the stream after this.
 const serviceDownDelayMs = 1000;
@@ -75,8 +75,8 @@ export interface DeliveryWorkerDeps {
 }
 
 export class DeliveryWorker {
-  private readonly slots: EndpointSlots<QueuedJob>;
-  private readonly senders: EndpointSlots<() => void>;
+  private readonly slots: WebhookSlots<QueuedJob>;
+  private readonly senders: WebhookSlots<() => void>;
   private readonly fetchBatch: number;
   private readonly sendOptions: SendOptions;
   private readonly agents: DeliveryAgents;
@@ -92,8 +92,8 @@ export class DeliveryWorker {
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     const w = deps.config.webhooks;
-    this.slots = new EndpointSlots(w.endpointConcurrency * claimAheadPerSlot, w.endpointConcurrency * waitingPerSlot, (queued) => this.begin(queued));
-    this.senders = new EndpointSlots(w.endpointConcurrency, Infinity, (go) => go());
+    this.slots = new WebhookSlots(w.endpointConcurrency * claimAheadPerSlot, w.endpointConcurrency * waitingPerSlot, (queued) => this.begin(queued));
+    this.senders = new WebhookSlots(w.endpointConcurrency, Infinity, (go) => go());
     this.fetchBatch = Math.max(1, (w.endpointConcurrency * waitingPerSlot) / 2);
     this.sendOptions = { timeoutMs: w.attemptTimeoutSeconds * 1000, allowPrivateUrls: w.allowPrivateUrls };
     this.agents = new DeliveryAgents(this.sendOptions, w.endpointConcurrency);
@@ -101,8 +101,8 @@ export class DeliveryWorker {
     this.records = new Batcher(async (results) => {
       const outcome = await deps.store.record(results);
       deps.metrics.recorded(outcome);
-      for (const d of outcome.disabled) deps.logger.warn({ webhook: d.webhookId, reason: d.reason }, "endpoint disabled");
-      for (const id of outcome.circuitsOpened) deps.logger.warn({ webhook: id, cooldown_seconds: w.circuitCooldownSeconds }, "endpoint circuit opened");
+      for (const d of outcome.disabled) deps.logger.warn({ webhook: d.webhookId, reason: d.reason }, "webhook disabled");
+      for (const id of outcome.circuitsOpened) deps.logger.warn({ webhook: id, cooldown_seconds: w.circuitCooldownSeconds }, "webhook circuit opened");
       deps.relay.kick(outcome.newDeliveries);
       return results.map(() => undefined);
     }, 500, recordsInFlight);
@@ -118,7 +118,7 @@ export class DeliveryWorker {
   start(consumer: Consumer): void {
     this.ready = true;
     this.loop = this.pull(consumer);
-    // Jobs queued behind their endpoint's cap keep their JetStream ack-wait until their turn.
+    // Jobs queued behind their webhook's cap keep their JetStream ack-wait until their turn.
     this.progress = setInterval(() => {
       for (const queued of this.slots.waiting()) renewAckWait(queued);
     }, ackWaitMs(this.deps.config) / 3);
@@ -139,8 +139,8 @@ export class DeliveryWorker {
         });
         continue;
       }
-      // Behind a busy endpoint the pull waits for room; behind a stuck one it goes through
-      // the stuck endpoint's backlog in big steps, parking it, so other endpoints' jobs come through.
+      // Behind a busy webhook the pull waits for room; behind a stuck one it goes through
+      // the stuck webhook's backlog in big steps, parking it, so other webhooks' jobs come through.
       const stuck: boolean = this.slots.crowded && (throughBacklog || this.slots.crowdedAndStalled(stalledAfterMs));
       if (this.slots.crowded && !stuck) await this.roomWithin(busyWaitMs);
       const batch = stuck ? throughBacklogBatch : this.fetchBatch;
@@ -167,7 +167,7 @@ export class DeliveryWorker {
     return Promise.race([this.slots.room().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
   }
 
-  /** Admits a job for its endpoint, or parks it (the returned promise) when the endpoint is at its cap. */
+  /** Admits a job for its webhook, or parks it (the returned promise) when the webhook is at its cap. */
   private accept(msg: JsMsg): Promise<void> | undefined {
     const job = decodeJob(msg.string());
     if (!job) {
@@ -195,7 +195,7 @@ export class DeliveryWorker {
     );
   }
 
-  /** The job is admitted for its endpoint (at once, or after waiting in its endpoint's queue). */
+  /** The job is admitted for its webhook (at once, or after waiting in its webhook's queue). */
   private begin(queued: QueuedJob): void {
     const { msg, job } = queued;
     if (this.stopping || !this.sending()) {
@@ -206,8 +206,8 @@ export class DeliveryWorker {
     this.inFlight.add(task);
   }
 
-  // The endpoint's slots cover claiming and sending only: recording is a batched
-  // round trip of its own, and holding a slot through it would cap an endpoint at
+  // The webhook's slots cover claiming and sending only: recording is a batched
+  // round trip of its own, and holding a slot through it would cap a webhook at
   // its slots per record latency however fast the receiver answers.
   private async handle(queued: QueuedJob): Promise<void> {
     let result: AttemptResult | undefined;

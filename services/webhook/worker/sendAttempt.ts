@@ -20,7 +20,7 @@ export interface SendOptions {
   allowPrivateUrls: boolean;
 }
 
-/** A connection pool for one subscription's attempts (deliveryAgents.ts). */
+/** A connection pool for one webhook's attempts (deliveryAgents.ts). */
 export function createDeliveryAgent(options: SendOptions, connections: number): Agent {
   return new Agent({
     connect: { lookup: guardedLookup(options.allowPrivateUrls), timeout: options.timeoutMs },

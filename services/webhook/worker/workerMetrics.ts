@@ -8,7 +8,7 @@ export class WorkerMetrics {
   private readonly attempts: Counter<"result">;
   private readonly duration: Histogram<"result">;
   private readonly deliveryOutcomes: Counter<"outcome">;
-  private readonly endpointsDisabled: Counter;
+  private readonly webhooksDisabled: Counter;
   private readonly circuitsOpened: Counter;
   private readonly parked: Counter;
   private readonly deliveryLatency: Histogram;
@@ -27,11 +27,11 @@ export class WorkerMetrics {
       registers,
     });
     this.deliveryOutcomes = new Counter({ name: "onering_webhook_delivery_outcomes_total", help: "Recorded attempts by what followed: delivered, retried or dead_letter.", labelNames: ["outcome"], registers });
-    this.endpointsDisabled = new Counter({ name: "onering_webhook_endpoints_disabled_total", help: "Subscriptions the platform disabled (410 Gone, failing too long).", registers });
-    this.circuitsOpened = new Counter({ name: "onering_webhook_circuit_opened_total", help: "Times an endpoint's circuit breaker opened from closed (a failed probe keeps it open without counting again).", registers });
+    this.webhooksDisabled = new Counter({ name: "onering_webhook_endpoints_disabled_total", help: "Webhooks the platform disabled (410 Gone, failing too long).", registers });
+    this.circuitsOpened = new Counter({ name: "onering_webhook_circuit_opened_total", help: "Times a webhook's circuit breaker opened from closed (a failed probe keeps it open without counting again).", registers });
     this.parked = new Counter({
       name: "onering_webhook_jobs_parked_total",
-      help: "Jobs of an endpoint at its concurrency cap handed back to Postgres for a moment instead of waiting in JetStream.",
+      help: "Jobs of a webhook at its concurrency cap handed back to Postgres for a moment instead of waiting in JetStream.",
       registers,
     });
     this.deliveryLatency = new Histogram({
@@ -57,7 +57,7 @@ export class WorkerMetrics {
     this.deliveryOutcomes.inc({ outcome: "delivered" }, outcome.outcomes.delivered);
     this.deliveryOutcomes.inc({ outcome: "retried" }, outcome.outcomes.retried);
     this.deliveryOutcomes.inc({ outcome: "dead_letter" }, outcome.outcomes.deadLettered);
-    this.endpointsDisabled.inc(outcome.disabled.length);
+    this.webhooksDisabled.inc(outcome.disabled.length);
     this.circuitsOpened.inc(outcome.circuitsOpened.length);
     for (const a of outcome.settled) {
       if (a.outcome === "delivered") this.deliveryLatency.observe(a.latencyMs / 1000);

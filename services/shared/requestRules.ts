@@ -1,0 +1,27 @@
+// Applies the buf.validate rules written in the protos to every request before
+// its handler runs. Every process puts it among its interceptors, and REST is
+// transcoded onto the same chain, so Connect, gRPC, gRPC-Web and REST callers
+// meet one set of rules and get every violation at once, in the contract's
+// `violations` shape. What rules cannot say (SSRF, JSON depth and size) stays
+// in the handlers.
+import { pathToString } from "@bufbuild/protobuf/reflect";
+import type { Interceptor } from "@connectrpc/connect";
+import { createValidator, type Violation as RuleViolation } from "@bufbuild/protovalidate";
+import { invalidArgument, type Violation } from "./errors.js";
+
+function toViolation(v: RuleViolation): Violation {
+  return { field: pathToString(v.field), description: v.message };
+}
+
+export function requestRules(): Interceptor {
+  const validator = createValidator();
+  return (next) => async (req) => {
+    if (!req.stream) {
+      const result = validator.validate(req.method.input, req.message);
+      if (result.kind === "invalid") throw invalidArgument(result.violations.map(toViolation));
+      // A rule that does not compile is a bug in the protos: the error boundary logs it as INTERNAL.
+      if (result.kind === "error") throw result.error;
+    }
+    return next(req);
+  };
+}
