@@ -276,3 +276,15 @@ export function requireDatabaseUrl(config: MeshConfig): string {
   if (config.databaseUrl) return config.databaseUrl;
   throw new ConfigError("DATABASE_URL", "is required: a postgres:// URL (npm start runs an embedded PostgreSQL and sets it)");
 }
+
+/**
+ * Whether OpenTelemetry tracing is on: an OTLP endpoint is set
+ * (OTEL_EXPORTER_OTLP_ENDPOINT, or _TRACES_ENDPOINT) and OTEL_SDK_DISABLED is
+ * not true. The SDK reads the rest of the OTEL_* variables itself.
+ */
+export function tracingEnabledIn(env: Env = process.env): boolean {
+  const variable = read(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" : "OTEL_EXPORTER_OTLP_ENDPOINT";
+  if (read(env, variable) === undefined || read(env, "OTEL_SDK_DISABLED")?.toLowerCase() === "true") return false;
+  url(env, variable, "", ["http:", "https:"]);
+  return true;
+}

@@ -23,6 +23,7 @@ import { meshError } from "./errors.js";
 import { acceptRequestId, requestIdHeader, withRequestId } from "./requestId.js";
 import { closeTimedOut, closeWhenIdle, createHttp1Server } from "./slowClients.js";
 import { errorResponse } from "./transcoding/errorResponse.js";
+import { rpcServerSpans, traceRequests } from "./tracing.js";
 
 export type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -77,6 +78,15 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: stream.Duplex): vo
   );
 }
 
+/**
+ * The interceptors every call of a process runs, outermost first: its span
+ * (when tracing is on), its metrics, then the process's own. A REST
+ * transcoder in front of the same services takes these too.
+ */
+export function serverInterceptors(metrics: ProcessMetrics, interceptors: Interceptor[] = []): Interceptor[] {
+  return [...rpcServerSpans(), metrics.interceptor(), ...interceptors];
+}
+
 function sendJson(res: AnyResponse, status: number, body: unknown): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
@@ -94,7 +104,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const serveMetrics = metricsResponder(metrics.registry, options.metricsKey);
 
   const implementations = [health.implementation(), ...options.implementations];
-  const interceptors = [metrics.interceptor(), ...(options.interceptors ?? [])];
+  const interceptors = serverInterceptors(metrics, options.interceptors);
   const connect = connectNodeAdapter({
     readMaxBytes: options.config.maxBodyBytes,
     interceptors,
@@ -112,7 +122,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     const requestId = acceptRequestId(req.headers[requestIdHeader]);
     req.headers[requestIdHeader] = requestId;
     res.setHeader(requestIdHeader, requestId);
-    withRequestId(requestId, () => route(req, res));
+    withRequestId(requestId, () => traced(req, res));
   };
 
   const route = (req: AnyRequest, res: AnyResponse) => {
@@ -129,6 +139,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     if (grpcUnary(req, res) || options.httpHandler?.(req, res)) return;
     connect(req as never, res as never);
   };
+  // One span per request when tracing is on; `route` itself when it is off.
+  const traced = traceRequests(route);
 
   const h1 = createHttp1Server(settings.headersTimeoutMs, handler);
   h1.on("clientError", (err: NodeJS.ErrnoException, socket: stream.Duplex) => answerUnparsable(err, socket));
