@@ -1,5 +1,6 @@
 // Reading and replaying deliveries, and the outbox queries of the relay.
 import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { currentTraceParent } from "../shared/tracing.js";
 import type { DeliveryJob } from "./deliveryJobs.js";
 import { attempts, deliveries, events, replayRejections, subscriptions } from "./schema.js";
 import type { AttemptRow, DeliveryRow, WebhookDb } from "./webhookDb.js";
@@ -21,8 +22,8 @@ const unfinished = inArray(deliveries.status, ["pending", "retrying"]);
 /** Why a replay left a delivery as it was: queued, it could never be sent. */
 export type ReplaySkipReason = "webhook_disabled" | "webhook_deleted";
 
-/** A delivery a replay queued again: its new job, and the status it replaced. */
-export interface ReplayedDelivery extends Pick<DeliveryRow, "id" | "subscriptionId" | "generation"> {
+/** A delivery a replay queued again: its new job, and the status and trace it replaced. */
+export interface ReplayedDelivery extends Pick<DeliveryRow, "id" | "subscriptionId" | "generation" | "traceParent"> {
   previousStatus: string;
 }
 
@@ -38,17 +39,22 @@ export interface ReplayResult {
   skipped: SkippedDelivery[];
 }
 
-/** Fields reset when a delivery is sent again under its id: a fresh attempt budget and a new job. */
-const requeued = {
-  status: "pending",
-  attemptBase: sql`${deliveries.attemptCount}`,
-  generation: sql`${deliveries.generation} + 1`,
-  nextAttemptAt: sql`now()`,
-  deadLetteredAt: null,
-  deliveredAt: null,
-  leasedUntil: null,
-  enqueuedAt: null,
-} as const;
+/**
+ * Fields reset when a delivery is sent again under its id: a fresh attempt
+ * budget and a new job, in the replaying request's trace (when traced).
+ */
+const requeued = (traceParent: string | undefined) =>
+  ({
+    status: "pending",
+    attemptBase: sql`${deliveries.attemptCount}`,
+    generation: sql`${deliveries.generation} + 1`,
+    nextAttemptAt: sql`now()`,
+    deadLetteredAt: null,
+    deliveredAt: null,
+    leasedUntil: null,
+    enqueuedAt: null,
+    traceParent: traceParent ?? sql`${deliveries.traceParent}`,
+  }) as const;
 
 export class DeliveryStore {
   constructor(private readonly db: WebhookDb) {}
@@ -134,6 +140,7 @@ export class DeliveryStore {
           id: deliveries.id,
           subscriptionId: deliveries.subscriptionId,
           previousStatus: sql<string>`${deliveries.status}`.as("previous_status"),
+          traceParent: sql<string | null>`${deliveries.traceParent}`.as("previous_trace_parent"),
           disabledReason: sql<string>`coalesce(${subscription(subscriptions.disabledReason)}, '')`.as("disabled_reason"),
           skip: sql<ReplaySkipReason | null>`case ${subscription(subscriptions.enabled)} when true then null when false then 'webhook_disabled' else 'webhook_deleted' end`.as("skip"),
         })
@@ -144,7 +151,7 @@ export class DeliveryStore {
     const replayed = this.db.$with("replayed").as(
       this.db
         .update(deliveries)
-        .set(requeued)
+        .set(requeued(currentTraceParent()))
         .where(inArray(deliveries.id, this.db.select({ id: candidates.id }).from(candidates).where(isNull(candidates.skip))))
         .returning({ id: deliveries.id, generation: deliveries.generation }),
     );
@@ -154,6 +161,7 @@ export class DeliveryStore {
         id: candidates.id,
         subscriptionId: candidates.subscriptionId,
         previousStatus: candidates.previousStatus,
+        traceParent: candidates.traceParent,
         disabledReason: candidates.disabledReason,
         skip: candidates.skip,
         generation: replayed.generation,
@@ -161,9 +169,9 @@ export class DeliveryStore {
       .from(candidates)
       .leftJoin(replayed, eq(replayed.id, candidates.id));
     const result: ReplayResult = { replayed: [], skipped: [] };
-    for (const { skip, generation, previousStatus, disabledReason, ...row } of rows) {
+    for (const { skip, generation, previousStatus, disabledReason, traceParent, ...row } of rows) {
       if (skip) result.skipped.push({ ...row, reason: skip, disabledReason });
-      else result.replayed.push({ ...row, generation: generation!, previousStatus });
+      else result.replayed.push({ ...row, generation: generation!, previousStatus, traceParent });
     }
     return result;
   }
@@ -190,9 +198,9 @@ export class DeliveryStore {
    * one whose wait is over), their endpoint enabled, not paused and its
    * circuit not open. Only due work goes to JetStream.
    */
-  outbox(limit: number): Promise<Pick<DeliveryRow, "id" | "subscriptionId" | "generation">[]> {
+  outbox(limit: number): Promise<Pick<DeliveryRow, "id" | "subscriptionId" | "generation" | "traceParent">[]> {
     return this.db
-      .select({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation })
+      .select({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation, traceParent: deliveries.traceParent })
       .from(deliveries)
       .innerJoin(subscriptions, eq(subscriptions.id, deliveries.subscriptionId))
       .where(
@@ -210,9 +218,9 @@ export class DeliveryStore {
   }
 
   /** Rows of one subscription parked in the outbox, e.g. while it was paused. */
-  parked(webhookId: string): Promise<Pick<DeliveryRow, "id" | "subscriptionId" | "generation">[]> {
+  parked(webhookId: string): Promise<Pick<DeliveryRow, "id" | "subscriptionId" | "generation" | "traceParent">[]> {
     return this.db
-      .select({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation })
+      .select({ id: deliveries.id, subscriptionId: deliveries.subscriptionId, generation: deliveries.generation, traceParent: deliveries.traceParent })
       .from(deliveries)
       .where(and(eq(deliveries.subscriptionId, webhookId), isNull(deliveries.enqueuedAt), unfinished));
   }
