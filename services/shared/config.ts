@@ -278,13 +278,11 @@ export function requireDatabaseUrl(config: MeshConfig): string {
 }
 
 /**
- * Whether OpenTelemetry tracing is on: an OTLP endpoint is set
- * (OTEL_EXPORTER_OTLP_ENDPOINT, or _TRACES_ENDPOINT) and OTEL_SDK_DISABLED is
- * not true. The SDK reads the rest of the OTEL_* variables itself.
+ * Whether OpenTelemetry tracing is on: OTEL_EXPORTER_OTLP_ENDPOINT names an
+ * OTLP/HTTP collector. The SDK reads it and the other OTEL_* variables itself.
  */
 export function tracingEnabledIn(env: Env = process.env): boolean {
-  const variable = read(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" : "OTEL_EXPORTER_OTLP_ENDPOINT";
-  if (read(env, variable) === undefined || read(env, "OTEL_SDK_DISABLED")?.toLowerCase() === "true") return false;
-  url(env, variable, "", ["http:", "https:"]);
+  if (read(env, "OTEL_EXPORTER_OTLP_ENDPOINT") === undefined) return false;
+  url(env, "OTEL_EXPORTER_OTLP_ENDPOINT", "", ["http:", "https:"]);
   return true;
 }
