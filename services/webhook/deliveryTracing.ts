@@ -5,7 +5,7 @@
 // message headers and is stored with the delivery, so a retry minutes later
 // still joins the event's trace. An attempt's span names the endpoint's host,
 // status and attempt number: never the URL's path, the secret or the body.
-import type { JsMsg } from "@nats-io/jetstream";
+import type { JsMsg, PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } from "@opentelemetry/api";
 import { extractTraceContext, injectTraceContext, meshTracer, resumedParent, tracingEnabled, type HeaderCarrier } from "../shared/tracing.js";
@@ -47,6 +47,15 @@ export function startRelaySpan(job: DeliveryJob, subject: string, trigger: Relay
   const headers = natsHeaders();
   injectTraceContext(trace.setSpan(parent, span), headers);
   return { span, headers };
+}
+
+/**
+ * Ends a relay span once JetStream answered: a job the sweep sent again before
+ * its first publish was marked is dropped by the duplicate window, and says so.
+ */
+export function endRelaySpan(relay: RelaySpan, ack: PubAck): void {
+  if (ack.duplicate) relay.span.setAttribute("onering.jetstream.duplicate", true);
+  relay.span.end();
 }
 
 /** Ends a span, as failed when `err` is given. */

@@ -7,7 +7,7 @@ import type { MeshConfig } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
 import { Batcher } from "./batcher.js";
 import { deliverySubject, encodeJob, jobMessageId, type DeliveryJob } from "./deliveryJobs.js";
-import { endSpan, startRelaySpan, type RelayTrigger } from "./deliveryTracing.js";
+import { endRelaySpan, endSpan, startRelaySpan, type RelayTrigger } from "./deliveryTracing.js";
 import type { DeliveryStore } from "./deliveryStore.js";
 import { jobOf, type NewDelivery } from "./eventStore.js";
 
@@ -56,12 +56,12 @@ export class OutboxRelay {
       jobs.map(async (job) => {
         const traced = startRelaySpan(job, subject, trigger);
         try {
-          await this.js.publish(subject, encodeJob(job), { msgID: jobMessageId(job), timeout: publishTimeoutMs, headers: traced?.headers });
+          const ack = await this.js.publish(subject, encodeJob(job), { msgID: jobMessageId(job), timeout: publishTimeoutMs, headers: traced?.headers });
+          if (traced) endRelaySpan(traced, ack);
         } catch (err) {
           if (traced) endSpan(traced.span, err);
           throw err;
         }
-        if (traced) endSpan(traced.span);
         await this.marks.add(job);
       }),
     );
