@@ -108,11 +108,20 @@ it("follows one event from the gateway through WebhookService, the relay, the wo
   expect(published.status).toBe(200);
   await eventually(() => receiver.on("/traced").length === 2, "the retry at the receiver");
 
+  const subject = `${mesh.natsPrefix}.webhooks.deliveries`;
+  // Each process exports on its own schedule, and a job's span ends after its attempt's: wait for the last of each kind.
   const spans = await eventually(() => {
     const got = otlp.trace(caller.traceId);
-    return named(got, "onering-webhook-worker", "POST", SpanKind.client).length === 2 && got;
-  }, "both attempts' spans");
-  const subject = `${mesh.natsPrefix}.webhooks.deliveries`;
+    const count = (service: string, name: string, kind: number) => named(got, service, name, kind).length;
+    return (
+      count("onering-webhook-worker", "POST", SpanKind.client) === 2 &&
+      count("onering-webhook-worker", `process ${subject}`, SpanKind.consumer) === 2 &&
+      count("onering-webhook", `publish ${subject}`, SpanKind.producer) > 0 &&
+      named(got, "onering-webhook", `schedule ${subject}`, SpanKind.producer).some((s) => !s.attributes["onering.jetstream.duplicate"]) &&
+      count("onering-gateway", "onering.v1.GatewayService/PublishEvent", SpanKind.server) > 0 &&
+      got
+    );
+  }, "the event's spans from every process");
   const gatewayServer = one(spans, "onering-gateway", "onering.v1.GatewayService/PublishEvent", SpanKind.server);
   const gatewayClient = one(spans, "onering-gateway", "onering.v1.WebhookService/PublishEvent", SpanKind.client);
   const webhookServer = one(spans, "onering-webhook", "onering.v1.WebhookService/PublishEvent", SpanKind.server);
@@ -183,8 +192,9 @@ it("links a replayed delivery's new trace to the event's", async () => {
   const replay = callerSpan();
   const res = await rest("POST", `/v1/admin/webhooks/deliveries/${delivery.id}:replay`, mesh.adminKey, {}, { traceparent: replay.traceparent });
   expect(res.status).toBe(200);
+  const relayName = `publish ${mesh.natsPrefix}.webhooks.deliveries`;
   const post = await eventually(() => named(otlp.trace(replay.traceId), "onering-webhook-worker", "POST", SpanKind.client)[0], "the replayed attempt");
-  const relay = one(otlp.trace(replay.traceId), "onering-webhook", `publish ${mesh.natsPrefix}.webhooks.deliveries`, SpanKind.producer);
+  const relay = await eventually(() => named(otlp.trace(replay.traceId), "onering-webhook", relayName, SpanKind.producer)[0], "the replay's publish");
   expect(relay.links).toEqual([{ traceId: first.traceId, spanId: origin.spanId }]);
   expect(post.attributes["onering.webhook.attempt"]).toBe(2);
 });
