@@ -17,8 +17,8 @@ let tracer: Tracer | undefined;
  * set, naming the process `processName` unless OTEL_SERVICE_NAME says
  * otherwise. Returns what flushes and stops it, or nothing when it is off.
  */
-export async function startTracing(processName: string, env: Record<string, string | undefined> = process.env): Promise<(() => Promise<void>) | undefined> {
-  if (!tracingEnabledIn(env)) return undefined;
+export async function startTracing(processName: string): Promise<(() => Promise<void>) | undefined> {
+  if (!tracingEnabledIn(process.env)) return undefined;
   // Loaded only when on: a process without tracing does not pay for the SDK at start-up.
   const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { defaultResource, detectResources, envDetector, resourceFromAttributes }, { BatchSpanProcessor, NodeTracerProvider }, { ATTR_SERVICE_NAME }] =
     await Promise.all([
@@ -119,8 +119,10 @@ export function resumedParent(stored: string | null | undefined): { parent: Cont
   return { parent: active, links: origin !== undefined && origin.traceId !== current.traceId ? [{ context: origin }] : [] };
 }
 
-/** Paths served on every process that are probes and scrapes, not requests worth a trace. */
-const untraced = new Set(["/healthz", "/readyz", "/metrics"]);
+/** Probes (HTTP and grpc.health.v1, as Kubernetes sends them) and scrapes: not requests worth a trace. */
+const untracedPaths = new Set(["/healthz", "/readyz", "/metrics"]);
+const healthService = "/grpc.health.v1.Health/";
+const untraced = (path: string) => untracedPaths.has(path) || path.startsWith(healthService);
 
 interface TracedRequest {
   method?: string;
@@ -145,7 +147,7 @@ export function traceRequests<Req extends TracedRequest, Res extends TracedRespo
     const url = req.url ?? "/";
     const queryAt = url.indexOf("?");
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
-    if (untraced.has(path)) return route(req, res);
+    if (untraced(path)) return route(req, res);
     const parent = propagation.extract(ROOT_CONTEXT, req.headers, incomingGetter);
     const method = req.method ?? "GET";
     const span = t.startSpan(method, { kind: SpanKind.SERVER, attributes: { "http.request.method": method, "url.path": path } }, parent);

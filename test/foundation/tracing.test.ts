@@ -3,8 +3,10 @@
 // with a delivery bringing its trace back (as parent, or as a link when the
 // work resumes inside another trace).
 import { context, trace } from "@opentelemetry/api";
+import { EventEmitter } from "node:events";
 import { afterAll, expect, it } from "vitest";
 import { ConfigError, tracingEnabledIn } from "../../services/shared/config.js";
+import { SpanKind, startOtlpReceiver, type OtlpReceiver } from "../harness/otlpReceiver.js";
 import {
   contextOfTraceParent,
   currentTraceIds,
@@ -19,7 +21,11 @@ import {
 } from "../../services/shared/tracing.js";
 
 let stop: (() => Promise<void>) | undefined;
-afterAll(() => stop?.());
+let otlp: OtlpReceiver | undefined;
+afterAll(async () => {
+  await stop?.();
+  await otlp?.close();
+});
 
 it("is on only with an http(s) OTLP endpoint, and names the variable when it is not a URL", () => {
   expect(tracingEnabledIn({})).toBe(false);
@@ -32,7 +38,8 @@ it("is on only with an http(s) OTLP endpoint, and names the variable when it is 
 });
 
 it("adds nothing to a request when off", async () => {
-  expect(await startTracing("test", {})).toBeUndefined();
+  delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  expect(await startTracing("test")).toBeUndefined();
   expect(tracingEnabled()).toBe(false);
   const route = () => undefined;
   expect(traceRequests(route)).toBe(route);
@@ -43,8 +50,9 @@ it("adds nothing to a request when off", async () => {
 });
 
 it("carries a stored traceparent back as the parent, or as a link inside another trace", async () => {
-  // Nothing listens there; no span ends before the exporter is shut down.
-  stop = await startTracing("test", { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" });
+  otlp = await startOtlpReceiver();
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.url;
+  stop = await startTracing("test");
   expect(tracingEnabled()).toBe(true);
   const publish = meshTracer().startSpan("publish");
   const stored = context.with(trace.setSpan(context.active(), publish), () => currentTraceParent())!;
@@ -66,3 +74,28 @@ it("carries a stored traceparent back as the parent, or as a link inside another
   expect(replayed.links.map((l) => l.context.spanId)).toEqual([publish.spanContext().spanId]);
   expect(contextOfTraceParent("garbage")).toBe(contextOfTraceParent(undefined));
 });
+
+it("traces a request from its arrival to its response's close, but not probes or scrapes", async () => {
+  const traced = traceRequests((_req: { method: string; url: string; headers: Record<string, string> }, res: EventEmitter & { statusCode: number; span?: ReturnType<typeof trace.getActiveSpan> }) => {
+    res.span = trace.getActiveSpan();
+  });
+  const serve = (url: string, headers: Record<string, string> = {}) => {
+    const res = Object.assign(new EventEmitter(), { statusCode: 200, span: undefined as ReturnType<typeof trace.getActiveSpan> });
+    traced({ method: "POST", url, headers }, res);
+    return res;
+  };
+  for (const probe of ["/healthz", "/readyz?x=1", "/metrics", "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"]) expect(serve(probe).span, probe).toBeUndefined();
+
+  const caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const res = serve("/onering.v1.WebhookService/PublishEvent", { traceparent: caller });
+  expect(res.span?.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+  expect(res.span?.isRecording()).toBe(true);
+  res.emit("close");
+  expect(res.span?.isRecording()).toBe(false);
+  await stop?.();
+  stop = undefined;
+  const exported = otlp!.spans.filter((s) => s.kind === SpanKind.server);
+  expect(exported).toEqual([expect.objectContaining({ service: "onering-test", traceId: "0af7651916cd43dd8448eb211c80319c", parentSpanId: "b7ad6b7169203331", name: "POST" })]);
+  expect(exported[0]!.attributes).toMatchObject({ "url.path": "/onering.v1.WebhookService/PublishEvent", "http.response.status_code": 200 });
+});
+
