@@ -13,8 +13,7 @@ import { reasonOf } from "./errors.js";
 let tracer: Tracer | undefined;
 
 /**
- * Starts tracing when OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) is
- * set, naming the process `processName` unless OTEL_SERVICE_NAME says
+ * Starts tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set, naming the process `processName` unless OTEL_SERVICE_NAME says
  * otherwise. Returns what flushes and stops it, or nothing when it is off.
  */
 export async function startTracing(processName: string): Promise<(() => Promise<void>) | undefined> {
