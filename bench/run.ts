@@ -15,12 +15,13 @@ import { noisyNeighbourSection } from "./noisyNeighbour.js";
 import { quickStartSection } from "./quickStart.js";
 import { rateLimitSection } from "./rateLimit.js";
 import type { BenchSettings, Section } from "./section.js";
+import { tracingSection } from "./tracing.js";
 import { transcodingSection } from "./transcoding.js";
 import { usageRecordsSection } from "./usageRecords.js";
 import { webhooksSection } from "./webhooks.js";
 
 // In run order; a section is one module exporting a Section.
-const sections: Section[] = [quickStartSection, gatewaySection, transcodingSection, grpcUnarySection, usageRecordsSection, rateLimitSection, webhooksSection, noisyNeighbourSection, backlogDrainSection, memorySection];
+const sections: Section[] = [quickStartSection, gatewaySection, transcodingSection, grpcUnarySection, usageRecordsSection, tracingSection, rateLimitSection, webhooksSection, noisyNeighbourSection, backlogDrainSection, memorySection];
 
 function setting(name: string, fallback: number, min: number): number {
   const value = Number(process.env[name] ?? fallback);

@@ -12,7 +12,7 @@ import { ProcessMetrics } from "../shared/metrics.js";
 import { connectNats } from "../shared/nats.js";
 import { processMain } from "../shared/processMain.js";
 import { RuntimeFlags } from "../shared/runtimeFlags.js";
-import { serve } from "../shared/server.js";
+import { serve, serverInterceptors } from "../shared/server.js";
 import { createTranscoder } from "../shared/transcoding/transcoder.js";
 import { implementation } from "../shared/implementation.js";
 import { ensureUsageStream, UsagePublishers } from "../shared/usageStream.js";
@@ -42,10 +42,10 @@ processMain("gateway", async (logger) => {
   subscribeKeyChanges(nc, config.natsPrefix, (keyId) => gateway.keyChanged(keyId));
   const implementations = [implementation(GatewayService, gateway.impl)];
   const interceptors = [...gateway.interceptors, errorBoundary(logger), requestRules()];
-  // REST runs the same implementation and interceptors as Connect, plus the metrics one serve() adds.
+  // REST runs the same implementation and interceptors as Connect, plus the span and metrics ones serve() adds.
   const rest = createTranscoder({
     services: implementations,
-    interceptors: [metrics.interceptor(), ...interceptors],
+    interceptors: serverInterceptors(metrics, interceptors),
     maxBodyBytes: config.maxBodyBytes,
     logger,
     openapi: { ...gatewayOpenApiInfo, path: "/openapi.json" },

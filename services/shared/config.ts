@@ -276,3 +276,13 @@ export function requireDatabaseUrl(config: MeshConfig): string {
   if (config.databaseUrl) return config.databaseUrl;
   throw new ConfigError("DATABASE_URL", "is required: a postgres:// URL (npm start runs an embedded PostgreSQL and sets it)");
 }
+
+/**
+ * Whether OpenTelemetry tracing is on: OTEL_EXPORTER_OTLP_ENDPOINT names an
+ * OTLP/HTTP collector. The SDK reads it and the other OTEL_* variables itself.
+ */
+export function tracingEnabledIn(env: Env = process.env): boolean {
+  if (read(env, "OTEL_EXPORTER_OTLP_ENDPOINT") === undefined) return false;
+  url(env, "OTEL_EXPORTER_OTLP_ENDPOINT", "", ["http:", "https:"]);
+  return true;
+}

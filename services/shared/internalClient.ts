@@ -1,5 +1,6 @@
 // Clients for calls inside the mesh: gRPC over one kept-alive HTTP/2
-// connection, with the internal token, the caller's request id and a deadline;
+// connection, with the internal token, the caller's request id, its trace
+// context (when tracing is on) and a deadline;
 // unary calls take the fast path of grpcUnaryTransport.ts.
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
@@ -8,6 +9,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { createGrpcUnaryTransport } from "./grpcUnaryTransport.js";
 import { currentRequestId, requestIdHeader } from "./requestId.js";
+import { rpcClientSpans } from "./tracing.js";
 
 export interface InternalClientOptions {
   baseUrl: string;
@@ -37,7 +39,7 @@ export function createInternalClient<S extends DescService>(service: S, options:
     if (id !== undefined && !req.header.has(requestIdHeader)) req.header.set(requestIdHeader, id);
     return next(req);
   };
-  const interceptors = [authenticate, forwardRequestId];
+  const interceptors = [authenticate, forwardRequestId, ...rpcClientSpans(options.baseUrl)];
   const defaultTimeoutMs = options.timeoutMs ?? 5000;
   // One connection for unary calls and streams alike.
   const sessions = new Http2SessionManager(options.baseUrl, { pingIntervalMs: 10_000, idleConnectionTimeoutMs: 60_000 }, { createConnection: connectWithoutNagle });

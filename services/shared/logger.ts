@@ -4,6 +4,7 @@
 // the query parameters and row values a database error carries.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
 import { currentRequestId } from "./requestId.js";
+import { currentTraceIds } from "./tracing.js";
 
 export type { Logger };
 
@@ -14,10 +15,13 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? "inf
     level,
     base: { service: name },
     timestamp: pino.stdTimeFunctions.isoTime,
-    // Every line logged while serving a request names it, so one id finds the whole trail.
+    // Every line logged while serving a request names it, so one id finds the whole
+    // trail; inside a trace the line also names the trace and span.
     mixin: () => {
       const requestId = currentRequestId();
-      return requestId === undefined ? {} : { request_id: requestId };
+      const ids = currentTraceIds();
+      if (ids === undefined) return requestId === undefined ? {} : { request_id: requestId };
+      return requestId === undefined ? ids : { request_id: requestId, ...ids };
     },
     redact: {
       paths: ["secret", "*.secret", "authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "adminKey", "internalToken", "apiKey", "*.apiKey"],

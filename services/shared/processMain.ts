@@ -1,16 +1,27 @@
 // Runs a process's start function: a configuration error ends it with the
-// message naming the variable; SIGTERM and SIGINT stop it gracefully.
+// message naming the variable; SIGTERM and SIGINT stop it gracefully. Tracing
+// (OTEL_* variables) starts first and is flushed last.
 import { ConfigError } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
 import { stopWhenParentGoes } from "./parentPipe.js";
 import { exitOnSignal, type RunningServer } from "./server.js";
+import { startTracing } from "./tracing.js";
 
 export function processMain(processName: string, start: (logger: Logger) => Promise<RunningServer>): void {
   const logger = createLogger(processName);
   // Before start-up, too: SIGTERM's default action ends a process still starting.
   stopWhenParentGoes();
-  start(logger).then(
-    (server) => exitOnSignal(server, logger),
+  let stopTracing: (() => Promise<void>) | undefined;
+  const started = async () => {
+    stopTracing = await startTracing(processName);
+    return start(logger);
+  };
+  started().then(
+    (server) => {
+      // Spans still batched go out before the process exits.
+      const flushing: RunningServer = { ...server, close: () => server.close().then(() => stopTracing?.()) };
+      exitOnSignal(stopTracing ? flushing : server, logger);
+    },
     (err: unknown) => {
       if (err instanceof ConfigError) {
         logger.fatal({ variable: err.variable }, err.message);

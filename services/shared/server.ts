@@ -24,6 +24,7 @@ import { meshError } from "./errors.js";
 import { acceptRequestId, requestIdHeader, withRequestId } from "./requestId.js";
 import { closeTimedOut, closeWhenIdle, createHttp1Server } from "./slowClients.js";
 import { errorResponse } from "./transcoding/errorResponse.js";
+import { rpcServerSpans, traceRequests } from "./tracing.js";
 
 export type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -78,6 +79,15 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: stream.Duplex): vo
   );
 }
 
+/**
+ * The interceptors every call of a process runs, outermost first: its span
+ * (when tracing is on), its metrics, then the process's own. A REST
+ * transcoder in front of the same services takes these too.
+ */
+export function serverInterceptors(metrics: ProcessMetrics, interceptors: Interceptor[] = []): Interceptor[] {
+  return [...rpcServerSpans(), metrics.interceptor(), ...interceptors];
+}
+
 function sendJson(res: AnyResponse, status: number, body: unknown): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
@@ -96,7 +106,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 
   const implementations = [health.implementation(), ...options.implementations];
   // A request refused for nesting too deeply is answered before auth and validation see its stand-in empty message.
-  const interceptors = [metrics.interceptor(), refuseDeepRequests, ...(options.interceptors ?? [])];
+  const interceptors = [...serverInterceptors(metrics), refuseDeepRequests, ...(options.interceptors ?? [])];
   const connect = createConnectAdapter({
     readMaxBytes: options.config.maxBodyBytes,
     interceptors,
@@ -115,7 +125,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     const requestId = acceptRequestId(req.headers[requestIdHeader]);
     req.headers[requestIdHeader] = requestId;
     res.setHeader(requestIdHeader, requestId);
-    withRequestId(requestId, () => route(req, res));
+    withRequestId(requestId, () => traced(req, res));
   };
 
   const route = (req: AnyRequest, res: AnyResponse) => {
@@ -132,6 +142,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     if (grpcUnary(req, res) || options.httpHandler?.(req, res)) return;
     connect(req, res);
   };
+  // One span per request when tracing is on; `route` itself when it is off.
+  const traced = traceRequests(route);
 
   const h1 = createHttp1Server(settings.headersTimeoutMs, handler);
   h1.on("clientError", (err: NodeJS.ErrnoException, socket: stream.Duplex) => answerUnparsable(err, socket));

@@ -11,6 +11,8 @@ export interface DeliveryJob {
   webhookId: string;
   /** Bumped on every re-enqueue, so the message id is new to the duplicate window. */
   generation: number;
+  /** The trace it belongs to (stored with the delivery); travels as the message's traceparent header, not in the body. */
+  traceParent?: string | null;
 }
 
 export function deliveryStreamName(config: Pick<MeshConfig, "natsPrefix">): string {

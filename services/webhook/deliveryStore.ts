@@ -1,5 +1,6 @@
 // Reading and replaying deliveries, and the outbox queries of the relay.
 import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { currentTraceParent } from "../shared/tracing.js";
 import type { DeliveryJob } from "./deliveryJobs.js";
 import { after, cursorTimeOf, type Cursor } from "./pageToken.js";
 import { attempts, deliveries, events, replayRejections, webhooks } from "./schema.js";
@@ -27,8 +28,8 @@ const unfinished = inArray(deliveries.status, ["pending", "retrying"]);
 /** Why a replay left a delivery as it was: queued, it could never be sent. */
 export type ReplaySkipReason = "webhook_disabled" | "webhook_deleted";
 
-/** A delivery a replay queued again: its new job, and the status it replaced. */
-export interface ReplayedDelivery extends Pick<DeliveryRow, "id" | "webhookId" | "generation"> {
+/** A delivery a replay queued again: its new job, and the status and trace it replaced. */
+export interface ReplayedDelivery extends Pick<DeliveryRow, "id" | "webhookId" | "generation" | "traceParent"> {
   previousStatus: string;
 }
 
@@ -44,17 +45,22 @@ export interface ReplayResult {
   skipped: SkippedDelivery[];
 }
 
-/** Fields reset when a delivery is sent again under its id: a fresh attempt budget and a new job. */
-const requeued = {
-  status: "pending",
-  attemptBase: sql`${deliveries.attemptCount}`,
-  generation: sql`${deliveries.generation} + 1`,
-  nextAttemptAt: sql`now()`,
-  deadLetteredAt: null,
-  deliveredAt: null,
-  leasedUntil: null,
-  enqueuedAt: null,
-} as const;
+/**
+ * Fields reset when a delivery is sent again under its id: a fresh attempt
+ * budget and a new job, in the replaying request's trace (when traced).
+ */
+const requeued = (traceParent: string | undefined) =>
+  ({
+    status: "pending",
+    attemptBase: sql`${deliveries.attemptCount}`,
+    generation: sql`${deliveries.generation} + 1`,
+    nextAttemptAt: sql`now()`,
+    deadLetteredAt: null,
+    deliveredAt: null,
+    leasedUntil: null,
+    enqueuedAt: null,
+    traceParent: traceParent ?? sql`${deliveries.traceParent}`,
+  }) as const;
 
 export class DeliveryStore {
   constructor(private readonly db: WebhookDb) {}
@@ -147,6 +153,7 @@ export class DeliveryStore {
           id: deliveries.id,
           webhookId: deliveries.webhookId,
           previousStatus: sql<string>`${deliveries.status}`.as("previous_status"),
+          traceParent: sql<string | null>`${deliveries.traceParent}`.as("previous_trace_parent"),
           disabledReason: sql<string>`coalesce(${webhook(webhooks.disabledReason)}, '')`.as("disabled_reason"),
           skip: sql<ReplaySkipReason | null>`case ${webhook(webhooks.enabled)} when true then null when false then 'webhook_disabled' else 'webhook_deleted' end`.as("skip"),
         })
@@ -157,7 +164,7 @@ export class DeliveryStore {
     const replayed = this.db.$with("replayed").as(
       this.db
         .update(deliveries)
-        .set(requeued)
+        .set(requeued(currentTraceParent()))
         .where(inArray(deliveries.id, this.db.select({ id: candidates.id }).from(candidates).where(isNull(candidates.skip))))
         .returning({ id: deliveries.id, generation: deliveries.generation }),
     );
@@ -167,6 +174,7 @@ export class DeliveryStore {
         id: candidates.id,
         webhookId: candidates.webhookId,
         previousStatus: candidates.previousStatus,
+        traceParent: candidates.traceParent,
         disabledReason: candidates.disabledReason,
         skip: candidates.skip,
         generation: replayed.generation,
@@ -174,9 +182,9 @@ export class DeliveryStore {
       .from(candidates)
       .leftJoin(replayed, eq(replayed.id, candidates.id));
     const result: ReplayResult = { replayed: [], skipped: [] };
-    for (const { skip, generation, previousStatus, disabledReason, ...row } of rows) {
+    for (const { skip, generation, previousStatus, disabledReason, traceParent, ...row } of rows) {
       if (skip) result.skipped.push({ ...row, reason: skip, disabledReason });
-      else result.replayed.push({ ...row, generation: generation!, previousStatus });
+      else result.replayed.push({ ...row, generation: generation!, previousStatus, traceParent });
     }
     return result;
   }
@@ -203,9 +211,9 @@ export class DeliveryStore {
    * one whose wait is over), their webhook enabled, not paused and its
    * circuit not open. Only due work goes to JetStream.
    */
-  outbox(limit: number): Promise<Pick<DeliveryRow, "id" | "webhookId" | "generation">[]> {
+  outbox(limit: number): Promise<Pick<DeliveryRow, "id" | "webhookId" | "generation" | "traceParent">[]> {
     return this.db
-      .select({ id: deliveries.id, webhookId: deliveries.webhookId, generation: deliveries.generation })
+      .select({ id: deliveries.id, webhookId: deliveries.webhookId, generation: deliveries.generation, traceParent: deliveries.traceParent })
       .from(deliveries)
       .innerJoin(webhooks, eq(webhooks.id, deliveries.webhookId))
       .where(
@@ -223,9 +231,9 @@ export class DeliveryStore {
   }
 
   /** Rows of one webhook parked in the outbox, e.g. while it was paused. */
-  parked(webhookId: string): Promise<Pick<DeliveryRow, "id" | "webhookId" | "generation">[]> {
+  parked(webhookId: string): Promise<Pick<DeliveryRow, "id" | "webhookId" | "generation" | "traceParent">[]> {
     return this.db
-      .select({ id: deliveries.id, webhookId: deliveries.webhookId, generation: deliveries.generation })
+      .select({ id: deliveries.id, webhookId: deliveries.webhookId, generation: deliveries.generation, traceParent: deliveries.traceParent })
       .from(deliveries)
       .where(and(eq(deliveries.webhookId, webhookId), isNull(deliveries.enqueuedAt), unfinished));
   }

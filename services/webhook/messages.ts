@@ -69,6 +69,7 @@ export function toDelivery({ delivery, eventType, attempts }: DeliveryView): Del
         responseBody: a.responseBody,
         durationMs: BigInt(a.durationMs),
         attemptTime: ts(a.attemptedAt),
+        traceId: a.traceId,
       }),
     ),
   });

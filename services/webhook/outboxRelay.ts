@@ -7,6 +7,7 @@ import type { MeshConfig } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
 import { Batcher } from "./batcher.js";
 import { deliverySubject, encodeJob, jobMessageId, type DeliveryJob } from "./deliveryJobs.js";
+import { endRelaySpan, endSpan, startRelaySpan, type RelayTrigger } from "./deliveryTracing.js";
 import type { DeliveryStore } from "./deliveryStore.js";
 import { jobOf, type NewDelivery } from "./eventStore.js";
 
@@ -45,15 +46,22 @@ export class OutboxRelay {
   kick(rows: NewDelivery[]): void {
     const due = rows.filter((row) => !row.waits);
     if (due.length === 0) return;
-    const relayed = this.relay(due.map(jobOf)).finally(() => this.kicked.delete(relayed));
+    const relayed = this.relay(due.map(jobOf), "publish").finally(() => this.kicked.delete(relayed));
     this.kicked.add(relayed);
   }
 
-  private async relay(jobs: DeliveryJob[]): Promise<number> {
+  private async relay(jobs: DeliveryJob[], trigger: RelayTrigger): Promise<number> {
     const subject = deliverySubject(this.config);
     const results = await Promise.allSettled(
       jobs.map(async (job) => {
-        await this.js.publish(subject, encodeJob(job), { msgID: jobMessageId(job), timeout: publishTimeoutMs });
+        const traced = startRelaySpan(job, subject, trigger);
+        try {
+          const ack = await this.js.publish(subject, encodeJob(job), { msgID: jobMessageId(job), timeout: publishTimeoutMs, headers: traced?.headers });
+          if (traced) endRelaySpan(traced, ack);
+        } catch (err) {
+          if (traced) endSpan(traced.span, err);
+          throw err;
+        }
         await this.marks.add(job);
       }),
     );
@@ -82,7 +90,7 @@ export class OutboxRelay {
       for (;;) {
         const rows = await this.store.outbox(sweepBatch);
         if (rows.length === 0) return;
-        const relayed = await this.relay(rows.map(jobOf));
+        const relayed = await this.relay(rows.map(jobOf), "schedule");
         if (relayed < rows.length || rows.length < sweepBatch) return;
       }
     } catch (err) {

@@ -62,6 +62,8 @@ export const deliveries = webhooksSchema.table(
     deadLetteredAt: timestamp("dead_lettered_at", { withTimezone: true }),
     /** Set once JetStream acknowledged the job; unset rows are the outbox. */
     enqueuedAt: timestamp("enqueued_at", { withTimezone: true }),
+    /** W3C traceparent of the publish (or replay) that queued it, so a retry minutes later joins that trace. */
+    traceParent: text("trace_parent"),
   },
   (t) => [
     index("deliveries_webhook_idx").on(t.webhookId, t.createdAt),
@@ -91,6 +93,8 @@ export const attempts = webhooksSchema.table(
     responseBody: text("response_body").notNull().default(""),
     durationMs: bigint("duration_ms", { mode: "number" }).notNull(),
     attemptedAt: timestamp("attempted_at", { withTimezone: true }).notNull().defaultNow(),
+    /** The attempt's trace, empty when tracing was off. */
+    traceId: text("trace_id").notNull().default(""),
   },
   (t) => [index("attempts_delivery_idx").on(t.deliveryId, t.number)],
 );

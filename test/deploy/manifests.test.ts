@@ -359,6 +359,18 @@ describe("overlay differences", () => {
     expect((find(dev, "ConfigMap", "onering-config")!.data as any).ONERING_NATS_REPLICAS).toBe("1");
   });
 
+  it("dev sends every process's traces to its OpenTelemetry Collector, which the worker may reach; prod leaves tracing off until configured", () => {
+    const dev = rendered.dev;
+    const endpoint = new URL((find(dev, "ConfigMap", "onering-config")!.data as any).OTEL_EXPORTER_OTLP_ENDPOINT);
+    const collector = find(dev, "Service", endpoint.hostname)!;
+    expect((collector.spec as any).ports.map((p: { port: number }) => p.port)).toContain(Number(endpoint.port));
+    const pods = (collector.spec as any).selector;
+    const egress = (find(dev, "NetworkPolicy", "webhook-worker-egress")!.spec as any).egress as { to: { podSelector?: LabelSelector }[]; ports?: { port: number }[] }[];
+    expect(egress.some((r) => r.to.some((t) => t.podSelector && selects(t.podSelector, pods)) && r.ports?.some((p) => p.port === Number(endpoint.port)))).toBe(true);
+    expect((find(rendered.prod, "ConfigMap", "onering-config")!.data as any).OTEL_EXPORTER_OTLP_ENDPOINT).toBe("");
+    expect(find(rendered.prod, "Deployment", "otel-collector")).toBeUndefined();
+  });
+
   it("prod runs at least two of every process, three clustered NATS servers and no in-cluster Postgres", () => {
     const prod = rendered.prod;
     for (const d of byKind(prod, "Deployment")) expect(minReplicas(prod, d), key(d)).toBeGreaterThanOrEqual(2);

@@ -84,6 +84,7 @@ export async function recordAttempts(db: WebhookDb, results: AttemptResult[], co
         responseBody: attempt.responseBody.slice(0, maxResponseBodyChars),
         durationMs: Number(attempt.durationMs),
         attemptedAt: attemptTime,
+        traceId: attempt.traceId,
       });
       delivery.attemptCount = attempt.number;
       delivery.leasedUntil = null;

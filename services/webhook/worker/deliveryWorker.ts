@@ -11,6 +11,7 @@ import type { Logger } from "../../shared/logger.js";
 import type { RuntimeFlags } from "../../shared/runtimeFlags.js";
 import { Batcher } from "../batcher.js";
 import { ackWaitMs, decodeJob, deliveryStreamName, workerConsumerName, type DeliveryJob } from "../deliveryJobs.js";
+import { traceAttempt, traceJob } from "../deliveryTracing.js";
 import type { OutboxRelay } from "../outboxRelay.js";
 import type { AttemptResult } from "./attemptStore.js";
 import type { Claim, ClaimedDelivery, Parking } from "./claimStore.js";
@@ -206,10 +207,15 @@ export class DeliveryWorker {
     this.inFlight.add(task);
   }
 
+  /** One job, in its trace when tracing is on. */
+  private handle(queued: QueuedJob): Promise<void> {
+    return traceJob(queued.msg, queued.job, () => this.settle(queued));
+  }
+
   // The webhook's slots cover claiming and sending only: recording is a batched
   // round trip of its own, and holding a slot through it would cap a webhook at
   // its slots per record latency however fast the receiver answers.
-  private async handle(queued: QueuedJob): Promise<void> {
+  private async settle(queued: QueuedJob): Promise<void> {
     let result: AttemptResult | undefined;
     try {
       result = await this.claimAndSend(queued);
@@ -245,7 +251,7 @@ export class DeliveryWorker {
       // the job waited. Renewing only a job that waited saves a NATS write per
       // delivery: at full speed a quarter of the worker's CPU, half of NATS's.
       if (Date.now() - queued.ackWaitFrom > ackWaitRenewAfterMs) renewAckWait(queued);
-      const result = await sendAttempt(this.agents.for(delivery.webhookId), delivery, this.sendOptions);
+      const result = await traceAttempt(delivery, (traceHeaders) => sendAttempt(this.agents.for(delivery.webhookId), delivery, this.sendOptions, traceHeaders));
       const attempt = result.attempt;
       this.deps.metrics.observe(attempt.statusCode, attempt.error, Number(attempt.durationMs) / 1000);
       if (attempt.error) this.deps.logger.info({ delivery: delivery.id, attempt: attempt.number, error: attempt.error }, "delivery attempt failed");

@@ -42,7 +42,8 @@ async function readSome(body: AsyncIterable<Buffer> & { destroy(): void }): Prom
   return Buffer.concat(chunks).subarray(0, maxBodyBytes).toString("utf8");
 }
 
-export async function sendAttempt(agent: Agent, job: ClaimedDelivery, options: SendOptions): Promise<AttemptResult> {
+/** `traceHeaders` (traceparent) let a receiver that traces join the delivery's trace. */
+export async function sendAttempt(agent: Agent, job: ClaimedDelivery, options: SendOptions, traceHeaders?: Record<string, string>): Promise<AttemptResult> {
   const started = new Date();
   const t0 = performance.now();
   const finish = (fields: { statusCode?: number; error?: string; responseBody?: string; retryAfterMs?: number }): AttemptResult => ({
@@ -79,6 +80,7 @@ export async function sendAttempt(agent: Agent, job: ClaimedDelivery, options: S
         "webhook-id": job.id,
         "webhook-timestamp": String(timestamp),
         "webhook-signature": signatureHeader(job.secrets, job.id, timestamp, job.payload),
+        ...traceHeaders,
       },
       body: job.payload,
     });
