@@ -15,6 +15,7 @@ import { serve } from "../shared/server.js";
 import { createTranscoder } from "../shared/transcoding/transcoder.js";
 import { implementation } from "../shared/implementation.js";
 import { ensureUsageStream, UsagePublishers } from "../shared/usageStream.js";
+import { consoleHandler } from "./consoleAssets.js";
 import { createGateway } from "./gatewayService.js";
 import { gatewayOpenApiInfo } from "./openapiInfo.js";
 
@@ -49,6 +50,7 @@ processMain("gateway", async (logger) => {
     logger,
     openapi: { ...gatewayOpenApiInfo, path: "/openapi.json" },
   });
+  const serveConsole = consoleHandler();
   return serve({
     processName: "gateway",
     config,
@@ -56,7 +58,7 @@ processMain("gateway", async (logger) => {
     metrics,
     implementations,
     interceptors,
-    httpHandler: rest.handle,
+    httpHandler: (req, res) => serveConsole(req, res) || rest.handle(req, res),
     // The gateway's port is public: Prometheus scrapes ONERING_METRICS_PORT, anyone else needs the admin key.
     metricsKey: config.adminKey,
     onShutdown: async () => {
