@@ -138,6 +138,18 @@ it("flips canary-only from the rollout page after a confirmation, refuses a norm
   await expect.poll(() => row.locator("td").first().textContent()).toBe("off");
   expect((await rest("/v1/external/me", partnerKey)).status).toBe(200);
   await expect.poll(() => audit.locator("tbody tr").count()).toBe(2);
+
+  // A whole stage at once: back to stage 1 (three flips), then on to general availability.
+  const stage = admin.getByTestId("stage");
+  await admin.locator('[data-stage^="1."]').getByRole("button", { name: "Move to this stage" }).click();
+  await admin.getByRole("dialog").getByRole("button", { name: "Apply" }).click();
+  await expect.poll(() => stage.textContent()).toContain("1. API on, canary keys only");
+  expect((await rest("/v1/external/me", partnerKey)).body.code).toBe("CANARY_ONLY_MODE");
+  await admin.locator('[data-stage^="4."]').getByRole("button", { name: "Move to this stage" }).click();
+  await admin.getByRole("dialog").getByRole("button", { name: "Apply" }).click();
+  await expect.poll(() => stage.textContent()).toContain("4. Canary-only off");
+  await expect.poll(() => audit.locator("tbody tr").count()).toBe(8);
+  expect((await rest("/v1/external/me", partnerKey)).status).toBe(200);
 });
 
 it("signs a consumer in with the keyboard, shows their key, and a failing delivery in their log", async () => {
@@ -205,6 +217,10 @@ it("replays a dead letter, then all since a time, and each is delivered", async 
   const ids = await eventually(async () => ((await delivered()).length === 2 ? await delivered() : undefined), "both replays delivered", 30_000);
   expect(ids.sort()).toEqual([first!.id, second!.id].sort());
   await expect.poll(() => admin.locator("[data-delivery]").count()).toBe(0);
+
+  await admin.getByRole("link", { name: "Overview" }).click();
+  await expect.poll(() => admin.getByText("Delivered", { exact: true }).locator("xpath=..").textContent(), { timeout: 15_000 }).toMatch(/^[2-9]/);
+  await browser.screenshot(admin, "overview");
 });
 
 it("raised no page error and no Content-Security-Policy violation", () => {

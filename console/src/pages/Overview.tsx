@@ -57,7 +57,7 @@ export function Overview({ client }: { client: Gateway }) {
   if (!data) return <ProblemBox problem={problem} />;
   const { external, webhooks } = data;
   const alerts = Object.entries({ ...external.alerts, ...webhooks.alerts }).sort(([a], [b]) => a.localeCompare(b));
-  const tiers = Object.entries(external.byTier).sort(([a], [b]) => a.localeCompare(b));
+  const tiers = ["free", "pro", "enterprise"].map((tier) => [tier, external.byTier[tier]?.activeKeys ?? 0n] as const);
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
@@ -72,8 +72,8 @@ export function Overview({ client }: { client: Gateway }) {
       </ul>
       <div class="tiles">
         <Tile label="Active keys" value={external.activeKeys} />
-        {tiers.map(([tier, usage]) => (
-          <Tile key={tier} label={`Active ${tier} keys`} value={usage.activeKeys} />
+        {tiers.map(([tier, active]) => (
+          <Tile key={tier} label={`Active ${tier} keys`} value={active} />
         ))}
         <Tile label="Auth failures (24 h)" value={external.authFailures24h} />
         <Tile label="Rate-limit hits (24 h)" value={external.rateLimitHits24h} />

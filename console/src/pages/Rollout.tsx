@@ -35,14 +35,23 @@ function stageOf(flags: Flag[]): string {
 export function Rollout({ client }: { client: Gateway }) {
   const flags = useCall(() => client.listFlags({}), [client]);
   const audit = useCall(() => client.listFlagChanges({}), [client]);
-  const [pending, setPending] = useState<{ name: string; enabled: boolean }>();
+  // One flip, or the flips that move the mesh to a stage, awaiting confirmation.
+  const [pending, setPending] = useState<{ title: string; changes: { name: FlagName; enabled: boolean }[] }>();
   const { run, problem } = useAction();
   const flip = async () => {
-    const change = pending!;
+    const { changes } = pending!;
     setPending(undefined);
-    await run(() => client.setFlag(change));
+    await run(async () => {
+      for (const change of changes) await client.setFlag(change);
+    });
     await Promise.all([flags.reload(), audit.reload()]);
   };
+  const current = Object.fromEntries((flags.data?.flags ?? []).map((f) => [f.name, f.enabled])) as FlagSet;
+  const toStage = (stage: (typeof stages)[number]) =>
+    setPending({
+      title: `Move to stage ${stage.name}?`,
+      changes: (Object.keys(stage.flags) as FlagName[]).filter((n) => stage.flags[n] !== current[n]).map((name) => ({ name, enabled: stage.flags[name] })),
+    });
   return (
     <section aria-labelledby="rollout-title">
       <h1 id="rollout-title">Rollout</h1>
@@ -72,7 +81,7 @@ export function Rollout({ client }: { client: Gateway }) {
                   <td class={f.enabled ? "on" : "off"}>{f.enabled ? "on" : "off"}</td>
                   <td>{f.updatedBy ? `${when(f.updateTime)} by ${f.updatedBy}` : "start-up default"}</td>
                   <td>
-                    <button type="button" onClick={() => setPending({ name: f.name, enabled: !f.enabled })}>
+                    <button type="button" onClick={() => setPending({ title: `Turn ${f.name} ${f.enabled ? "off" : "on"}?`, changes: [{ name: f.name as FlagName, enabled: !f.enabled }] })}>
                       Turn {f.enabled ? "off" : "on"}
                     </button>
                   </td>
@@ -83,13 +92,17 @@ export function Rollout({ client }: { client: Gateway }) {
         </>
       )}
       <h2>Stages</h2>
-      <ol class="stages">
+      <ul class="stages">
         {stages.map((s) => (
-          <li key={s.name}>
-            {s.name}: {(Object.keys(s.flags) as FlagName[]).map((n) => `${n}=${s.flags[n] ? "on" : "off"}`).join(", ")}
+          <li key={s.name} data-stage={s.name}>
+            <strong>{s.name}</strong>
+            <div class="hint">{(Object.keys(s.flags) as FlagName[]).map((n) => `${n}=${s.flags[n] ? "on" : "off"}`).join(", ")}</div>
+            <button type="button" disabled={!flags.data || stageOf(flags.data.flags) === s.name} onClick={() => toStage(s)}>
+              Move to this stage
+            </button>
           </li>
         ))}
-      </ol>
+      </ul>
       <h2>Audit</h2>
       <ProblemBox problem={audit.problem} />
       <table data-testid="audit">
@@ -116,8 +129,15 @@ export function Rollout({ client }: { client: Gateway }) {
         </tbody>
       </table>
       {pending && (
-        <Confirm title={`Turn ${pending.name} ${pending.enabled ? "on" : "off"}?`} confirmLabel={`Turn ${pending.enabled ? "on" : "off"}`} onConfirm={flip} onCancel={() => setPending(undefined)}>
-          <p>{meaning[pending.name as FlagName]}. This applies to every process of the mesh within a second and is recorded in the audit list.</p>
+        <Confirm title={pending.title} confirmLabel={pending.changes.length === 1 ? `Turn ${pending.changes[0]!.enabled ? "on" : "off"}` : "Apply"} onConfirm={flip} onCancel={() => setPending(undefined)}>
+          <ul>
+            {pending.changes.map((c) => (
+              <li key={c.name}>
+                <code>{c.name}</code> → {c.enabled ? "on" : "off"}: {meaning[c.name]}
+              </li>
+            ))}
+          </ul>
+          <p>This applies to every process of the mesh within a second and is recorded in the audit list.</p>
         </Confirm>
       )}
     </section>
