@@ -40,6 +40,7 @@ export const fakeResponses: Record<string, object> = {
   replayDeadLetters: { replayedCount: 4 },
   listFlags: { flags: [{ name: "webhooks_enabled", enabled: false, updateTime: at, updatedBy: "admin" }] },
   setFlag: { flag: { name: "webhooks_enabled", enabled: true } },
+  listFlagChanges: { changes: [{ name: "webhooks_enabled", enabled: true, updateTime: at, updatedBy: "admin (ada)" }] },
   getExternalMetrics: { windowSeconds: 3600n, requestsTotal: 10n },
   getWebhookMetrics: { windowSeconds: 86400n, delivered: 3n },
   listApiKeyInventory: {},
