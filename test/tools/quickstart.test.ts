@@ -93,6 +93,12 @@ describe("npm start (README quick start)", () => {
     const exports = { ONERING_ADMIN_KEY: exportLine[2], ONERING_GATEWAY_URL: exportLine[3] };
     expect(exports.ONERING_ADMIN_KEY).toMatch(/^admin_/);
     expect(exports.ONERING_GATEWAY_URL).toBe(`http://127.0.0.1:${ports.gateway}`);
+    // The printed console URL serves the console that npm start built into dist/.
+    const consoleUrl = printed.match(/^\s+console\s+(\S+)/m)![1]!;
+    expect(consoleUrl).toBe(`http://127.0.0.1:${ports.gateway}/console/`);
+    const page = await fetch(consoleUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
 
     const sinkPort = printed.match(/npm run sink -- --port (\d+) &/)![1]!;
     sink = await startSinkProcess(["--port", sinkPort]);
