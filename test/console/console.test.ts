@@ -184,6 +184,12 @@ it("signs a consumer in with the keyboard, shows their key, and a failing delive
   expect(await attempts.first().getByTestId("attempt-status").textContent()).toBe("500");
   expect(await attempts.first().textContent()).toContain("receiver down for maintenance");
   expect(await attempts.first().textContent()).toMatch(/\d+ ms/);
+
+  // A reload keeps the session (sessionStorage) but not the webhook's secret, shown only at creation.
+  await consumer.reload();
+  await consumer.locator(`[data-webhook="${receiver.url}/orders"]`).getByRole("button", { name: "Deliveries" }).click();
+  await consumer.locator('[data-status="dead_letter"]').waitFor();
+  expect(await consumer.getByTestId("secret").count()).toBe(0);
   await browser.screenshot(consumer, "delivery-log");
 
   // At phone width nothing but the tables' own scrollers overflows.
