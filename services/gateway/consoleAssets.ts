@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { meshError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
 import type { AnyRequest, AnyResponse } from "../shared/server.js";
 import { requestIdHeader } from "../shared/requestId.js";
 import { errorResponse } from "../shared/transcoding/errorResponse.js";
@@ -49,10 +50,21 @@ function readAssets(dir: string): Map<string, Asset> {
   return assets;
 }
 
+/** Read once: the bundle is small and fixed for the life of the process. */
+function loadAssets(dir: string, logger: Logger): Map<string, Asset> {
+  if (!existsSync(dir)) return new Map();
+  try {
+    return readAssets(dir);
+  } catch (err) {
+    // A build replacing the folder this very moment; the API itself does not depend on it.
+    logger.warn({ err, dir }, "console files unreadable; /console answers 404");
+    return new Map();
+  }
+}
+
 /** The console's handler for serve()'s httpHandler chain; false for any other path. */
-export function consoleHandler(dir = fileURLToPath(new URL("../../console-dist", import.meta.url))) {
-  // Read once: the bundle is small and fixed for the life of the process.
-  const assets = existsSync(dir) ? readAssets(dir) : new Map<string, Asset>();
+export function consoleHandler(logger: Logger, dir = fileURLToPath(new URL("../../console-dist", import.meta.url))) {
+  const assets = loadAssets(dir, logger);
   return (req: AnyRequest, res: AnyResponse): boolean => {
     const url = req.url ?? "";
     const pathname = url.split("?")[0]!;
@@ -67,7 +79,7 @@ export function consoleHandler(dir = fileURLToPath(new URL("../../console-dist",
     // Any other path under /console is a page of the single-page app.
     const asset = file ?? assets.get("/index.html");
     if (asset === undefined) {
-      const { status, body } = errorResponse(meshError("NOT_FOUND", "the console is not built: run npm run build"), String(res.getHeader(requestIdHeader)));
+      const { status, body } = errorResponse(meshError("NOT_FOUND", "the console is not built: run npm run build"), String(res.getHeader(requestIdHeader) ?? ""));
       res.writeHead(status, { "content-type": "application/json", ...securityHeaders });
       res.end(JSON.stringify(body));
       return true;

@@ -50,7 +50,7 @@ processMain("gateway", async (logger) => {
     logger,
     openapi: { ...gatewayOpenApiInfo, path: "/openapi.json" },
   });
-  const serveConsole = consoleHandler();
+  const serveConsole = consoleHandler(logger);
   return serve({
     processName: "gateway",
     config,
