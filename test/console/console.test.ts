@@ -116,6 +116,36 @@ it("creates a key and shows its secret once", async () => {
   expect(await admin.content()).not.toContain(partnerKey);
 });
 
+it("changes a key's tier and canary flag, rotates it with a grace period and revokes it", async () => {
+  const form = admin.getByRole("form", { name: "Create a key" });
+  await form.getByLabel("Name").fill("temp");
+  await form.getByRole("button", { name: "Create key" }).click();
+  const first = (await admin.getByTestId("secret").textContent())!;
+  const row = admin.locator('[data-key="temp"]');
+  await row.getByLabel("Tier of temp").selectOption("enterprise");
+  await row.getByRole("button", { name: "Canary temp" }).click();
+  await expect.poll(() => row.getByRole("button", { name: "Canary temp" }).getAttribute("aria-pressed")).toBe("true");
+  const keyOf = async () => (await rest("/v1/admin/external/keys", mesh.adminKey)).body.keys.find((k: { name: string }) => k.name === "temp");
+  await expect.poll(async () => [(await keyOf())?.tier, (await keyOf())?.canary]).toEqual(["enterprise", true]);
+
+  await row.getByRole("button", { name: "Rotate" }).click();
+  await admin.getByRole("dialog").getByLabel(/Grace period/).fill("600");
+  await admin.getByRole("dialog").getByRole("button", { name: "Rotate" }).click();
+  await expect.poll(() => admin.getByTestId("secret").textContent()).not.toBe(first);
+  const second = (await admin.getByTestId("secret").textContent())!;
+  expect(await admin.getByRole("status").textContent()).toContain("The old one works until");
+  expect((await rest("/v1/external/me", first)).status).toBe(200);
+  expect((await rest("/v1/external/me", second)).status).toBe(200);
+
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await admin.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+  await expect.poll(() => row.count()).toBe(0);
+  await expect.poll(async () => (await rest("/v1/external/me", second)).body.code).toBe("API_KEY_REVOKED");
+  await admin.getByLabel("Include revoked").check();
+  await expect.poll(() => row.textContent()).toContain("revoked");
+  await admin.getByLabel("Include revoked").uncheck();
+});
+
 it("flips canary-only from the rollout page after a confirmation, refuses a normal key, and audits the flip", async () => {
   await admin.getByRole("link", { name: "Rollout" }).click();
   const row = admin.locator('[data-flag="external_api_canary_only"]');
@@ -227,6 +257,40 @@ it("replays a dead letter, then all since a time, and each is delivered", async 
   await admin.getByRole("link", { name: "Overview" }).click();
   await expect.poll(() => admin.getByText("Delivered", { exact: true }).locator("xpath=..").textContent(), { timeout: 15_000 }).toMatch(/^[2-9]/);
   await browser.screenshot(admin, "overview");
+});
+
+it("lets a consumer edit, pause, resume, re-sign and test their webhook", async () => {
+  const consumer = await browser.newPage();
+  await signIn(consumer, partnerKey);
+  await consumer.getByRole("link", { name: "My webhooks" }).click();
+  const row = consumer.locator(`[data-webhook="${receiver.url}/orders"]`);
+  const hook = async () => (await rest("/v1/external/webhooks", partnerKey)).body.webhooks[0] as Record<string, any>;
+
+  await row.getByRole("button", { name: "Edit" }).click();
+  const edit = consumer.getByRole("form", { name: `Edit ${receiver.url}/orders` });
+  await edit.getByLabel("Event types").fill("order.created, order.paid");
+  await edit.getByLabel("Description").fill("orders feed");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await expect.poll(() => row.textContent()).toContain("orders feed");
+  expect((await hook()).event_types).toEqual(["order.created", "order.paid"]);
+
+  await row.getByRole("button", { name: "Pause" }).click();
+  await expect.poll(() => row.textContent()).toContain("paused");
+  expect((await hook()).paused).toBe(true);
+  await row.getByRole("button", { name: "Resume" }).click();
+  await expect.poll(() => row.textContent()).toContain("active");
+
+  await row.getByRole("button", { name: "Rotate secret" }).click();
+  await expect.poll(() => consumer.getByTestId("secret").textContent()).toMatch(/^whsec_/);
+  expect(await consumer.getByRole("status").last().textContent()).toContain("The old one still signs until");
+
+  await row.getByRole("button", { name: "Send test event" }).click();
+  const test = consumer.locator("article[data-delivery]").filter({ hasText: "webhook.test" });
+  await expect.poll(() => test.getAttribute("data-status"), { timeout: 20_000 }).toBe("delivered");
+  expect(await test.getByTestId("attempt-status").first().textContent()).toBe("200");
+  // Signed with both secrets during the overlap (Standard Webhooks: space-separated signatures).
+  expect(receiver.on("/orders").at(-1)!.headers["webhook-signature"]).toMatch(/^v1,\S+ v1,\S+$/);
+  await consumer.close();
 });
 
 it("raised no page error and no Content-Security-Policy violation", () => {

@@ -132,7 +132,9 @@ export function Keys({ client }: { client: Gateway }) {
                   </select>
                 </td>
                 <td>
-                  <input type="checkbox" aria-label={`Canary ${k.name}`} checked={k.canary} disabled={!!k.revokeTime} onChange={(e) => act(() => client.updateKey({ id: k.id, canary: e.currentTarget.checked }))} />
+                  <button type="button" aria-pressed={k.canary} aria-label={`Canary ${k.name}`} disabled={!!k.revokeTime} onClick={() => act(() => client.updateKey({ id: k.id, canary: !k.canary }))}>
+                    {k.canary ? "yes" : "no"}
+                  </button>
                 </td>
                 <td>
                   {String(keys.data?.requests24h.get(k.id) ?? 0n)} in 24 h / limit {String(k.rateLimitPerHour)} per hour
