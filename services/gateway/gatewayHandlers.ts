@@ -97,6 +97,7 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
     listDeadLetters: (req) => webhooks(webhook.listDeadLetters(req)),
     replayDelivery: (req) => webhooks(webhook.replayDelivery(req)),
     replayDeadLetters: (req) => webhooks(webhook.replayDeadLetters(req)),
+    listEndpoints: (req) => webhooks(webhook.listEndpoints(req)),
 
     listFlags: () => create(ListFlagsResponseSchema, { flags: flags.list().map(toFlag) }),
     async setFlag(req, ctx) {

@@ -1,5 +1,5 @@
 // Subscriptions, always scoped to their owner: another owner's id reads as absent.
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNotNull, or } from "drizzle-orm";
 import { newId } from "./ids.js";
 import { deliveries, subscriptions } from "./schema.js";
 import { newSigningSecret } from "./signature.js";
@@ -30,6 +30,18 @@ export class SubscriptionStore {
       .from(subscriptions)
       .where(eq(subscriptions.ownerKeyId, owner))
       .orderBy(desc(subscriptions.createdAt), desc(subscriptions.id))
+      .limit(limit)
+      .offset(offset);
+  }
+
+  /** Every owner's subscriptions, for operators: most failures in a row first. */
+  listAll(failingOnly: boolean, limit: number, offset: number): Promise<SubscriptionRow[]> {
+    const failing = or(gt(subscriptions.consecutiveFailures, 0), isNotNull(subscriptions.circuitOpenUntil), eq(subscriptions.enabled, false));
+    return this.db
+      .select()
+      .from(subscriptions)
+      .where(failingOnly ? failing : undefined)
+      .orderBy(desc(subscriptions.consecutiveFailures), desc(subscriptions.createdAt), desc(subscriptions.id))
       .limit(limit)
       .offset(offset);
   }

@@ -10,6 +10,7 @@ import {
   GetDeliveryStatsResponseSchema,
   GetWebhookResponseSchema,
   ListDeadLettersResponseSchema,
+  ListEndpointsResponseSchema,
   ListDeliveriesResponseSchema,
   ListWebhooksResponseSchema,
   PublishEventResponseSchema,
@@ -196,6 +197,15 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       const { limit, offset } = page(req.pageSize, req.pageToken);
       const rows = await deliveries.deadLetters({ webhookId: req.webhookId, eventType: req.eventType, since: req.since && timestampDate(req.since) }, limit, offset);
       return create(ListDeadLettersResponseSchema, { deadLetters: rows.map(toDelivery), nextPageToken: nextToken(rows.length, limit, offset) });
+    },
+
+    async listEndpoints(req) {
+      const { limit, offset } = page(req.pageSize, req.pageToken);
+      const rows = await subscriptions.listAll(req.failingOnly, limit, offset);
+      return create(ListEndpointsResponseSchema, {
+        endpoints: rows.map((row) => ({ webhook: toWebhook(row), ownerKeyId: row.ownerKeyId })),
+        nextPageToken: nextToken(rows.length, limit, offset),
+      });
     },
 
     async replayDelivery(req) {

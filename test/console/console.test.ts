@@ -234,6 +234,18 @@ it("replays a dead letter, then all since a time, and each is delivered", async 
   await rest("/v1/admin/events", mesh.adminKey, { method: "POST", body: JSON.stringify({ type: "order.created", data: { n: 2 } }) });
   const deadLetters = async () => (await rest("/v1/admin/webhooks/dead-letters", mesh.adminKey)).body.dead_letters as { id: string }[];
   const [first, second] = await eventually(async () => ((await deadLetters()).length === 2 ? await deadLetters() : undefined), "two dead letters", 30_000);
+  // The endpoint that failed shows its failures in a row (two events, two attempts each);
+  // narrowed to failing endpoints, a healthy one of another key drops out.
+  await rest("/v1/external/webhooks", (await rest("/v1/admin/external/keys", mesh.adminKey, { method: "POST", body: JSON.stringify({ name: "healthy" }) })).body.secret, {
+    method: "POST",
+    body: JSON.stringify({ url: `${receiver.url}/healthy`, event_types: ["other.thing"] }),
+  });
+  const endpoint = admin.locator(`[data-endpoint="${receiver.url}/orders"]`);
+  await expect.poll(() => endpoint.getByTestId("failures").textContent(), { timeout: 10_000 }).toBe("4");
+  expect(await endpoint.getByTestId("circuit").textContent()).toBe("closed");
+  await expect.poll(() => admin.locator("[data-endpoint]").count(), { timeout: 10_000 }).toBe(2);
+  await admin.getByLabel("Failing only").check();
+  await expect.poll(() => admin.locator("[data-endpoint]").count()).toBe(1);
   receiverUp = true;
 
   await admin.getByRole("button", { name: "Filter" }).click();

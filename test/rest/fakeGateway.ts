@@ -38,6 +38,7 @@ export const fakeResponses: Record<string, object> = {
   listDeadLetters: { deadLetters: [delivery] },
   replayDelivery: { delivery },
   replayDeadLetters: { replayedCount: 4 },
+  listEndpoints: { endpoints: [{ webhook, ownerKeyId: "key_1" }] },
   listFlags: { flags: [{ name: "webhooks_enabled", enabled: false, updateTime: at, updatedBy: "admin" }] },
   setFlag: { flag: { name: "webhooks_enabled", enabled: true } },
   listFlagChanges: { changes: [{ name: "webhooks_enabled", enabled: true, updateTime: at, updatedBy: "admin (ada)" }] },

@@ -41,7 +41,7 @@ export function Overview({ client }: { client: Gateway }) {
         rateLimitHits: Number(external.rateLimitHits24h),
       });
       while (samples[0]!.at < Date.now() / 1000 - hourMs / 1000) samples.shift();
-      return { external, webhooks, count: samples.length };
+      return { external, webhooks };
     },
     [client],
     refreshMs,
@@ -53,7 +53,7 @@ export function Overview({ client }: { client: Gateway }) {
       edge: [col((s) => s.at), col((s) => s.authFailures), col((s) => s.rateLimitHits)],
       latency: [col((s) => s.at), col((s) => s.p90)],
     };
-  }, [data?.count]);
+  }, [data]);
   if (!data) return <ProblemBox problem={problem} />;
   const { external, webhooks } = data;
   const alerts = Object.entries({ ...external.alerts, ...webhooks.alerts }).sort(([a], [b]) => a.localeCompare(b));

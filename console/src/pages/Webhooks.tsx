@@ -1,5 +1,6 @@
 // Operators' webhooks: dead letters with filters, replay one or all since a
-// time (with what was skipped and why), and publishing a test event.
+// time (with what was skipped and why), every endpoint's circuit breaker, and
+// publishing a test event.
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import type { ReplayDeadLettersResponse } from "../../../gen/onering/v1/webhook_pb.js";
@@ -22,6 +23,8 @@ export function Webhooks({ client }: { client: Gateway }) {
     () => client.listDeadLetters({ webhookId: filter.webhookId, eventType: filter.eventType, since: sinceOf(filter.since), pageSize: 100 }),
     [client, filter],
   );
+  const [failingOnly, setFailingOnly] = useState(false);
+  const endpoints = useCall(() => client.listEndpoints({ failingOnly, pageSize: 200 }), [client, failingOnly], 5000);
   const [message, setMessage] = useState("");
   const [bulk, setBulk] = useState<ReplayDeadLettersResponse>();
   const { run, problem } = useAction();
@@ -135,6 +138,44 @@ export function Webhooks({ client }: { client: Gateway }) {
         </table>
       </div>
       {deadLetters.data?.deadLetters.length === 0 && <p>No dead letters match.</p>}
+      <h2>Endpoints</h2>
+      <ProblemBox problem={endpoints.problem} />
+      <label>
+        <input type="checkbox" checked={failingOnly} onChange={(e) => setFailingOnly(e.currentTarget.checked)} /> Failing only
+      </label>
+      <div class="scroll">
+        <table>
+          <caption>Subscriptions of every key, most failures in a row first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Endpoint</th>
+              <th scope="col">Owner key</th>
+              <th scope="col">State</th>
+              <th scope="col">Circuit</th>
+              <th scope="col">Failures in a row</th>
+            </tr>
+          </thead>
+          <tbody>
+            {endpoints.data?.endpoints.map(({ webhook: h, ownerKeyId }) => (
+              <tr key={h!.id} data-endpoint={h!.url}>
+                <th scope="row">
+                  {h!.url}
+                  <div class="hint">{h!.id}</div>
+                </th>
+                <td>
+                  <code>{ownerKeyId}</code>
+                </td>
+                <td>{!h!.enabled ? `disabled: ${h!.disabledReason}` : h!.paused ? "paused" : "active"}</td>
+                <td data-testid="circuit">
+                  {h!.circuit?.state}
+                  {h!.circuit?.openUntil && <div class="hint">until {when(h!.circuit.openUntil)}</div>}
+                </td>
+                <td data-testid="failures">{h!.circuit?.consecutiveFailures ?? 0}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <h2>Publish a test event</h2>
       <form class="inline" onSubmit={publish} aria-label="Publish an event">
         <label>
