@@ -106,6 +106,7 @@ it("creates a key and shows its secret once", async () => {
   partnerKey = (await admin.getByTestId("secret").textContent())!;
   expect(partnerKey).toMatch(/^sk_live_/);
   await admin.locator('[data-key="partner"]').waitFor();
+  expect(await form.getByLabel("Name").inputValue()).toBe("");
   await browser.screenshot(admin, "keys");
   expect((await rest("/v1/external/me", partnerKey)).status).toBe(200);
   // Gone once the page is left: the API never returns it again either.

@@ -38,11 +38,12 @@ export function Keys({ client }: { client: Gateway }) {
 
   const create = async (e: Event) => {
     e.preventDefault();
-    const form = new FormData(e.currentTarget as HTMLFormElement);
+    const formEl = e.currentTarget as HTMLFormElement;
+    const form = new FormData(formEl);
     const res = await run(() => client.createKey({ name: String(form.get("name")), tier: String(form.get("tier")), canary: form.get("canary") === "on" }));
     if (res) {
       setSecret({ label: `Secret of ${res.key?.name} (${res.key?.id})`, secret: res.secret });
-      (e.currentTarget as HTMLFormElement | null)?.reset();
+      formEl.reset();
       await keys.reload();
     }
   };
