@@ -85,6 +85,7 @@ afterAll(async () => {
 });
 
 describe("npm start (README quick start)", () => {
+  // A first start bundles the console too (seconds idle, far more on a loaded machine); npmStart itself waits up to 120 s.
   it("comes up on a new embedded PostgreSQL, its printed commands pass the smoke test 5/5, and SIGTERM to npm stops it all", async () => {
     const mesh = await npmStart();
     const printed = mesh.output();
@@ -114,7 +115,7 @@ describe("npm start (README quick start)", () => {
     await eventually(async () => (await stillRunning(pids)).length === 0, "every process of the mesh to exit", 10_000);
     expect(Date.now() - stopAsked).toBeLessThan(10_000);
     for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
-  });
+  }, 180_000);
 
   it("starts again on the same data, and a SIGKILLed launcher takes every child with it", async () => {
     const mesh = await npmStart();
