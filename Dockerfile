@@ -4,15 +4,16 @@
 #   node dist/services/webhook/main.js --role worker
 #   node dist/deploy/migrate.js
 
-# Build: full install (tsc is a devDependency), compile to dist/.
+# Build: full install (tsc and Vite are devDependencies), compile to dist/ and bundle the console.
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
-COPY deploy/build-dist.mjs deploy/migrate.ts ./deploy/
+COPY deploy/build-dist.mjs deploy/build-console.mjs deploy/migrate.ts ./deploy/
 COPY gen ./gen
 COPY services ./services
+COPY console ./console
 RUN npm run build
 
 # Runtime dependencies only, installed apart so no build tool reaches the image.

@@ -72,6 +72,7 @@ function printWelcome(database: string): void {
   process.stdout.write(`
 OneRing mesh is up.
   gateway   ${gateway}   (REST, Connect, gRPC, gRPC-Web; OpenAPI at /openapi.json)
+  console   ${gateway}/console/   (sign in with the admin key below, or an API key)
   key       http://127.0.0.1:${ports.key}
   webhook   http://127.0.0.1:${ports.webhook}   (worker health on :${ports.worker})
   metrics   http://127.0.0.1:${ports.metrics}

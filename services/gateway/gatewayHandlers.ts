@@ -4,7 +4,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client, HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { FlagSchema, GatewayService, GetMeResponseSchema, ListFlagsResponseSchema, SetFlagResponseSchema } from "../../gen/onering/v1/gateway_pb.js";
+import { FlagSchema, GatewayService, GetMeResponseSchema, ListFlagChangesResponseSchema, ListFlagsResponseSchema, SetFlagResponseSchema } from "../../gen/onering/v1/gateway_pb.js";
 import type { KeyService } from "../../gen/onering/v1/key_pb.js";
 import type { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import type { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
@@ -22,6 +22,14 @@ export interface InternalClients {
 
 /** WebhookService acts for the API key named in this header. */
 export const ownerHeader = "x-onering-owner";
+
+/** Names who flipped a flag in its audit list (the console sends the operator's name); there is one admin key, so it is a label, not an identity. */
+export const operatorHeader = "x-onering-operator";
+
+function flipAuthor(header: Headers): string {
+  const operator = header.get(operatorHeader)?.replace(/[^\w .@-]/g, "").trim().slice(0, 64);
+  return operator ? `admin (${operator})` : "admin";
+}
 
 const toFlag = (state: FlagState) =>
   create(FlagSchema, {
@@ -89,13 +97,16 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
     listDeadLetters: (req) => webhooks(webhook.listDeadLetters(req)),
     replayDelivery: (req) => webhooks(webhook.replayDelivery(req)),
     replayDeadLetters: (req) => webhooks(webhook.replayDeadLetters(req)),
+    listEndpoints: (req) => webhooks(webhook.listEndpoints(req)),
 
     listFlags: () => create(ListFlagsResponseSchema, { flags: flags.list().map(toFlag) }),
     // gateway.proto's rules (checked before this runs) require a known name and `enabled`; this only narrows the types.
-    async setFlag(req) {
+    async setFlag(req, ctx) {
       if (!isFlagName(req.name) || req.enabled === undefined) throw invalidArgument([{ field: "name", description: `must be one of ${flagNames.join(", ")}` }]);
-      return create(SetFlagResponseSchema, { flag: toFlag(await flags.set(req.name, req.enabled, "admin")) });
+      return create(SetFlagResponseSchema, { flag: toFlag(await flags.set(req.name, req.enabled, flipAuthor(ctx.requestHeader))) });
     },
+
+    listFlagChanges: async () => create(ListFlagChangesResponseSchema, { changes: (await flags.changes()).map(toFlag) }),
 
     getExternalMetrics: (req) => monitoring(metrics.getExternalMetrics(req)),
     getWebhookMetrics: (req) => monitoring(metrics.getWebhookMetrics(req)),

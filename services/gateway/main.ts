@@ -16,6 +16,7 @@ import { serve, serverInterceptors } from "../shared/server.js";
 import { createTranscoder } from "../shared/transcoding/transcoder.js";
 import { implementation } from "../shared/implementation.js";
 import { ensureUsageStream, UsagePublishers } from "../shared/usageStream.js";
+import { consoleHandler } from "./consoleAssets.js";
 import { createGateway } from "./gatewayService.js";
 import { gatewayOpenApiInfo } from "./openapiInfo.js";
 
@@ -50,6 +51,7 @@ processMain("gateway", async (logger) => {
     logger,
     openapi: { ...gatewayOpenApiInfo, path: "/openapi.json" },
   });
+  const serveConsole = consoleHandler(logger);
   return serve({
     processName: "gateway",
     config,
@@ -57,7 +59,7 @@ processMain("gateway", async (logger) => {
     metrics,
     implementations,
     interceptors,
-    httpHandler: rest.handle,
+    httpHandler: (req, res) => serveConsole(req, res) || rest.handle(req, res),
     // The gateway's port is public: Prometheus scrapes ONERING_METRICS_PORT, anyone else needs the admin key.
     metricsKey: config.adminKey,
     onShutdown: async () => {

@@ -1,7 +1,8 @@
 // The four kill switches, held in a NATS KV bucket that every process watches,
 // so a flip takes effect across the mesh within a second without a restart.
 // Environment values are the start-up defaults: they replace a stored value
-// unless an operator set that flag live through the flags API.
+// unless an operator set that flag live through the flags API. The bucket's
+// history is the audit list of flips (who, when), so it keeps the most NATS allows.
 import { Kvm, type KV } from "@nats-io/kv";
 import type { MeshConfig } from "./config.js";
 import type { Logger } from "./logger.js";
@@ -24,6 +25,9 @@ interface StoredFlag {
   updated_by?: string;
 }
 
+// NATS KV's maximum history per key; a bucket made before keeps its own.
+const flagHistory = 64;
+
 export function isFlagName(name: string): name is FlagName {
   return (flagNames as readonly string[]).includes(name);
 }
@@ -42,7 +46,7 @@ export class RuntimeFlags {
 
   /** `replicas` applies when this call creates the bucket; an existing bucket keeps its own. */
   static async open(nc: NatsConnection, bucket: string, replicas: number, defaults: MeshConfig["flags"], logger: Logger): Promise<RuntimeFlags> {
-    const kv = await retryTimeouts(() => new Kvm(nc).create(bucket, { history: 10, replicas }));
+    const kv = await retryTimeouts(() => new Kvm(nc).create(bucket, { history: flagHistory, replicas }));
     const flags = new RuntimeFlags(kv, defaults, logger);
     for (const name of flagNames) {
       const stored = (await retryTimeouts(() => kv.get(name)))?.json<StoredFlag>();
@@ -93,6 +97,22 @@ export class RuntimeFlags {
   onChange(listener: (flag: FlagState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Every flip set through the flags API that the bucket still holds, newest first. */
+  async changes(): Promise<FlagState[]> {
+    const changes: FlagState[] = [];
+    for (const name of flagNames) {
+      for await (const entry of await this.kv.history({ key: name })) {
+        if (entry.operation !== "PUT") continue;
+        const stored = entry.json<StoredFlag>();
+        // Entries without an author are start-up defaults, not flips.
+        if (stored.updated_by !== undefined && stored.updated_at !== undefined) {
+          changes.push({ name, enabled: stored.enabled, updatedAt: new Date(stored.updated_at), updatedBy: stored.updated_by });
+        }
+      }
+    }
+    return changes.sort((a, b) => b.updatedAt!.getTime() - a.updatedAt!.getTime());
   }
 
   /** Sets a flag mesh-wide and records who changed it (the audit trail is the log and the KV history). */

@@ -12,6 +12,7 @@ import {
   GetDeliveryStatsResponseSchema,
   GetWebhookResponseSchema,
   ListDeadLettersResponseSchema,
+  ListEndpointsResponseSchema,
   ListDeliveriesResponseSchema,
   ListWebhooksResponseSchema,
   PublishEventResponseSchema,
@@ -172,6 +173,12 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       const filter = { webhookId: req.webhookId, eventType: req.eventType, since: req.since && timestampDate(req.since) };
       const { rows, nextPageToken } = keysetPage(await deliveries.deadLetters(filter, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
       return create(ListDeadLettersResponseSchema, { deadLetters: rows.map(toDelivery), nextPageToken });
+    },
+
+    async listEndpoints(req) {
+      const limit = pageLimit(req.pageSize);
+      const { rows, nextPageToken } = keysetPage(await webhooks.listAll(req.failingOnly, limit, decodePageToken(req.pageToken)), limit, (r) => r.cursor);
+      return create(ListEndpointsResponseSchema, { endpoints: rows.map(({ row }) => ({ webhook: toWebhook(row), ownerKeyId: row.ownerKeyId })), nextPageToken });
     },
 
     async replayDelivery(req) {

@@ -1,5 +1,5 @@
 // Webhooks, always scoped to their owner: another owner's id reads as absent.
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNotNull, or } from "drizzle-orm";
 import { newId } from "./ids.js";
 import { after, cursorTimeOf, type Cursor } from "./pageToken.js";
 import { deliveries, webhooks } from "./schema.js";
@@ -32,6 +32,18 @@ export class WebhookStore {
       .select({ row: webhooks, time: cursorTimeOf(webhooks.createdAt) })
       .from(webhooks)
       .where(from ? and(owned, after(webhooks.createdAt, webhooks.id, from)) : owned)
+      .orderBy(desc(webhooks.createdAt), desc(webhooks.id))
+      .limit(limit + 1);
+    return rows.map(({ row, time }) => ({ row, cursor: { time, id: row.id } }));
+  }
+
+  /** Every owner's webhooks, for operators, newest first from after the cursor (limit plus one rows); `failingOnly` keeps those failing, open or disabled. */
+  async listAll(failingOnly: boolean, limit: number, from: Cursor | undefined): Promise<Array<{ row: WebhookRow; cursor: Cursor }>> {
+    const failing = failingOnly ? or(gt(webhooks.consecutiveFailures, 0), isNotNull(webhooks.circuitOpenUntil), eq(webhooks.enabled, false)) : undefined;
+    const rows = await this.db
+      .select({ row: webhooks, time: cursorTimeOf(webhooks.createdAt) })
+      .from(webhooks)
+      .where(and(failing, from ? after(webhooks.createdAt, webhooks.id, from) : undefined))
       .orderBy(desc(webhooks.createdAt), desc(webhooks.id))
       .limit(limit + 1);
     return rows.map(({ row, time }) => ({ row, cursor: { time, id: row.id } }));

@@ -34,6 +34,8 @@ const contractRoutes = [
   "POST /v1/admin/webhooks/dead-letters:replay",
   "GET /v1/admin/flags",
   "PUT /v1/admin/flags/{name}",
+  "GET /v1/admin/flag-changes",
+  "GET /v1/admin/webhooks/endpoints",
   "GET /v1/monitoring/external/metrics",
   "GET /v1/monitoring/webhooks/metrics",
   "GET /v1/monitoring/external/api-keys",
@@ -463,6 +465,19 @@ describe("admin API", () => {
     expect((await gw.rest("POST /v1/admin/webhooks/dead-letters:replay", { key: admin, body: { webhook_id: h1 } })).body).toMatchObject({ replayed_count: 1, skipped_count: 0 });
     await eventually(async () => (await Promise.all(hooks.map(deadOf))).every((r) => r.body.dead_letters?.length === 0), "no dead letters left");
     for (const path of paths) await eventually(() => receiver.on(path).length === 6, `bulk-replayed delivery to ${path}`);
+
+    // Operators list every owner's endpoints with their circuits, alike over each protocol; once
+    // the replays went through, these three are healthy again and "failing only" leaves them out.
+    type Listed = { owner_key_id: string; webhook: { id: string; circuit: { state: string; consecutive_failures?: number } } };
+    const mine = (body: Record<string, any>) => ((body.endpoints ?? []) as Listed[]).filter((e) => hooks.includes(e.webhook.id));
+    const route = "GET /v1/admin/webhooks/endpoints";
+    await eventually(async () => mine((await gw.rest(route, { key: admin })).body).every((e) => !e.webhook.circuit.consecutive_failures), "healthy endpoints");
+    const endpoints = await gw.all(m.listEndpoints, {}, route, { key: admin });
+    expect(mine(endpoints.rest.body).map((e) => [e.webhook.id, e.owner_key_id, e.webhook.circuit.state]).sort()).toEqual(hooks.map((id) => [id, owner.id, "closed"]).sort());
+    expect(endpoints.connect.json).toEqual(endpoints.rest.body);
+    expect(endpoints.grpc.json).toEqual(endpoints.rest.body);
+    const failingOnly = await gw.all(m.listEndpoints, { failingOnly: true }, route, { key: admin, query: { failing_only: "true" } });
+    expect([mine(failingOnly.rest.body), mine(failingOnly.connect.json!), mine(failingOnly.grpc.json!)]).toEqual([[], [], []]);
   });
 
   it("flags: GET lists the kill switches, PUT flips one live (canary-only mode) over each protocol", async () => {
@@ -497,6 +512,15 @@ describe("admin API", () => {
       expect(shape(off.grpc.json)).toEqual(shape(off.connect.json));
     }
     await eventually(async () => (await gw.rest("GET /v1/external/me", { key: owner.secret })).status === 200, "non-canary keys admitted again");
+    // The audit list: the three flips above, newest first, alike over each protocol.
+    const changes = await gw.all(m.listFlagChanges, {}, "GET /v1/admin/flag-changes", { key: admin });
+    expect(changes.rest.body.changes.map((c: { name: string; enabled?: boolean; updated_by: string }) => [c.name, Boolean(c.enabled), c.updated_by])).toEqual([
+      ["external_api_canary_only", false, "admin"],
+      ["external_api_canary_only", false, "admin"],
+      ["external_api_canary_only", true, "admin"],
+    ]);
+    expect(changes.connect.json).toEqual(changes.rest.body);
+    expect(changes.grpc.json).toEqual(changes.rest.body);
 
     const unknown = await gw.rest("PUT /v1/admin/flags/{name}", { key: admin, params: { name: "self_destruct" }, body: { enabled: true } });
     expect([unknown.status, unknown.body.code, unknown.body.violations]).toEqual([400, "INVALID_ARGUMENT", [{ field: "name", description: expect.any(String) }]]);

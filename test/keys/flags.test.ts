@@ -64,3 +64,31 @@ describe("canary-only mode by env", () => {
     expect(await eventually(async () => (await call(mesh.gatewayUrl, "GetMe", {}, bearer(canary.secret))).status === 200, 1000)).toBe(true);
   });
 });
+
+describe("audit list of flips", () => {
+  let mesh: Mesh;
+  beforeAll(async () => {
+    mesh = await startMesh({ only: ["key", "gateway"] });
+  });
+  afterAll(() => mesh?.stop());
+
+  it("lists every flip newest first with who set it, leaves start-up defaults out, and survives a gateway restart", async () => {
+    expect((await admin(mesh)("ListFlagChanges")).body).toEqual({});
+    const as = (operator: string) => (method: string, body: unknown) => call(mesh.gatewayUrl, method, body, { ...bearer(mesh.adminKey), "x-onering-operator": operator });
+    await as("Ada Lovelace")("SetFlag", { name: "webhooks_delivery_enabled", enabled: false });
+    // Anything beyond a plain name is dropped rather than written into the audit list.
+    await as("Grace <script>")("SetFlag", { name: "webhooks_delivery_enabled", enabled: true });
+    await admin(mesh)("SetFlag", { name: "external_api_canary_only", enabled: true });
+    await mesh.stopProcess("gateway");
+    await mesh.startProcess("gateway");
+    const { changes } = (await admin(mesh)("ListFlagChanges")).body;
+    expect(changes.map((c: Record<string, unknown>) => [c.name, c.enabled ?? false, c.updatedBy])).toEqual([
+      ["external_api_canary_only", true, "admin"],
+      ["webhooks_delivery_enabled", true, "admin (Grace script)"],
+      ["webhooks_delivery_enabled", false, "admin (Ada Lovelace)"],
+    ]);
+    expect(new Date(changes[0].updateTime).getTime()).toBeGreaterThanOrEqual(new Date(changes[2].updateTime).getTime());
+    const refused = await call(mesh.gatewayUrl, "ListFlagChanges", {}, bearer((await createKey(mesh, { name: "nosy" })).secret));
+    expect([refused.status, refused.reason]).toEqual([403, "FORBIDDEN"]);
+  });
+});

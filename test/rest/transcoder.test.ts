@@ -118,8 +118,10 @@ const contractRoutes: RouteCase[] = [
   { method: "GET", path: "/v1/admin/webhooks/dead-letters?since=2026-01-01T00:00:00Z&webhook_id=wh_1", rpc: "ListDeadLetters", request: { since: "2026-01-01T00:00:00Z", webhook_id: "wh_1" } },
   { method: "POST", path: "/v1/admin/webhooks/deliveries/dl_1:replay", rpc: "ReplayDelivery", request: { id: "dl_1" } },
   { method: "POST", path: "/v1/admin/webhooks/dead-letters:replay", body: { webhook_id: "wh_1" }, rpc: "ReplayDeadLetters", request: { webhook_id: "wh_1" } },
+  { method: "GET", path: "/v1/admin/webhooks/endpoints?failing_only=true&page_size=5", rpc: "ListEndpoints", request: { failing_only: true, page_size: 5 } },
   { method: "GET", path: "/v1/admin/flags", rpc: "ListFlags", request: {} },
   { method: "PUT", path: "/v1/admin/flags/webhooks_enabled", body: { enabled: false }, rpc: "SetFlag", request: { name: "webhooks_enabled", enabled: false } },
+  { method: "GET", path: "/v1/admin/flag-changes", rpc: "ListFlagChanges", request: {} },
   { method: "GET", path: "/v1/monitoring/external/metrics?window_seconds=3600", rpc: "GetExternalMetrics", request: { window_seconds: "3600" } },
   { method: "GET", path: "/v1/monitoring/external/api-keys?include_revoked=true", rpc: "ListApiKeyInventory", request: { include_revoked: true } },
 ];

@@ -85,6 +85,7 @@ afterAll(async () => {
 });
 
 describe("npm start (README quick start)", () => {
+  // A first start bundles the console too (seconds idle, far more on a loaded machine); npmStart itself waits up to 120 s.
   it("comes up on a new embedded PostgreSQL, its printed commands pass the smoke test 5/5, and SIGTERM to npm stops it all", async () => {
     const mesh = await npmStart();
     const printed = mesh.output();
@@ -93,6 +94,12 @@ describe("npm start (README quick start)", () => {
     const exports = { ONERING_ADMIN_KEY: exportLine[2], ONERING_GATEWAY_URL: exportLine[3] };
     expect(exports.ONERING_ADMIN_KEY).toMatch(/^admin_/);
     expect(exports.ONERING_GATEWAY_URL).toBe(`http://127.0.0.1:${ports.gateway}`);
+    // The printed console URL serves the console that npm start built into dist/.
+    const consoleUrl = printed.match(/^\s+console\s+(\S+)/m)![1]!;
+    expect(consoleUrl).toBe(`http://127.0.0.1:${ports.gateway}/console/`);
+    const page = await fetch(consoleUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
 
     const sinkPort = printed.match(/npm run sink -- --port (\d+) &/)![1]!;
     sink = await startSinkProcess(["--port", sinkPort]);
@@ -108,7 +115,7 @@ describe("npm start (README quick start)", () => {
     await eventually(async () => (await stillRunning(pids)).length === 0, "every process of the mesh to exit", 10_000);
     expect(Date.now() - stopAsked).toBeLessThan(10_000);
     for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
-  });
+  }, 180_000);
 
   it("starts again on the same data, and a SIGKILLed launcher takes every child with it", async () => {
     const mesh = await npmStart();
