@@ -1,7 +1,6 @@
 // What publishing usage records of external requests (added up per flush, batched to NATS for
 // MetricsService) costs the gateway: two gateways of one mesh, records on and
 // off (ONERING_USAGE_RECORDS_ENABLED=0), taking turns under the same load.
-import { startGatewayReplica } from "../test/keys/gatewayClient.js";
 import { benchKey, getMeLoads, startBenchMesh, unreachableLimit } from "./benchMesh.js";
 import { ratio, rounds, roundsTable } from "./compare.js";
 import type { Section } from "./section.js";
@@ -15,7 +14,7 @@ export const usageRecordsSection: Section = {
   title: "Cost of usage-record publishing on gateway throughput",
   async run(settings) {
     const mesh = await startBenchMesh({ ONERING_RATE_LIMIT_ENTERPRISE: unreachableLimit });
-    const withoutRecords = await startGatewayReplica({ ...mesh, env: { ...mesh.env, ONERING_USAGE_RECORDS_ENABLED: "0" } });
+    const withoutRecords = await mesh.startReplica("gateway", { ONERING_USAGE_RECORDS_ENABLED: "0" });
     try {
       const { headers } = await benchKey(mesh, "enterprise");
       const results = await rounds(
