@@ -127,9 +127,11 @@ describe("npm start (README quick start)", () => {
     }, "the launcher's pid");
     const pids = await meshPids(mesh.npm);
     process.kill(launcherPid, "SIGKILL");
-    await eventually(async () => (await stillRunning(pids)).length === 0, "every process of the mesh to notice its launcher is gone and exit", 10_000);
+    // Every child stops at once here, not services before the database as on SIGTERM, so a
+    // service's shutdown may wait on a peer already gone: bounded by its grace (20 s) plus 5 s.
+    await eventually(async () => (await stillRunning(pids)).length === 0, "every process of the mesh to notice its launcher is gone and exit", 30_000);
     for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
-  });
+  }, 120_000);
 
   it("npm run sink stops on SIGTERM to npm, leaving nothing behind", async () => {
     const npm = spawn("npm", ["run", "sink", "--", "--port", "0"], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
