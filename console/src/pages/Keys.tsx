@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import type { ApiKey } from "../../../gen/onering/v1/key_pb.js";
 import type { Gateway } from "../api.js";
+import { ColumnHeads } from "../ui/ColumnHeads.js";
 import { Confirm } from "../ui/Confirm.js";
 import { ProblemBox } from "../ui/ProblemBox.js";
 import { SecretOnce } from "../ui/SecretOnce.js";
@@ -104,17 +105,7 @@ export function Keys({ client }: { client: Gateway }) {
       <div class="scroll">
         <table>
           <caption>Keys</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Prefix</th>
-              <th scope="col">Tier</th>
-              <th scope="col">Canary</th>
-              <th scope="col">Usage</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={["Name", "Prefix", "Tier", "Canary", "Usage", "Last used", "Actions"]} />
           <tbody>
             {keys.data?.list.keys.map((k) => (
               <tr key={k.id} data-key={k.name} class={k.revokeTime ? "revoked" : ""}>

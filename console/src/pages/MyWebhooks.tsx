@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import type { Webhook } from "../../../gen/onering/v1/webhook_pb.js";
 import type { Gateway } from "../api.js";
+import { ColumnHeads } from "../ui/ColumnHeads.js";
 import { ProblemBox } from "../ui/ProblemBox.js";
 import { SecretOnce } from "../ui/SecretOnce.js";
 import { when } from "../ui/format.js";
@@ -78,15 +79,7 @@ export function MyWebhooks({ client }: { client: Gateway }) {
       <div class="scroll">
         <table>
           <caption>Subscriptions</caption>
-          <thead>
-            <tr>
-              <th scope="col">Endpoint</th>
-              <th scope="col">Event types</th>
-              <th scope="col">State</th>
-              <th scope="col">Circuit</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={["Endpoint", "Event types", "State", "Circuit", "Actions"]} />
           <tbody>
             {hooks.data?.webhooks.map((h) =>
               editing === h.id ? (
@@ -177,15 +170,7 @@ function DeliveryLog({ client, webhookId }: { client: Gateway; webhookId: string
           <div class="scroll">
           <table>
             <caption>Attempts</caption>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Time</th>
-                <th scope="col">Status</th>
-                <th scope="col">Latency</th>
-                <th scope="col">Response</th>
-              </tr>
-            </thead>
+            <ColumnHeads names={["#", "Time", "Status", "Latency", "Response"]} />
             <tbody>
               {d.attempts.map((a) => (
                 <tr key={a.number} data-attempt={a.number}>

@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import type { Flag } from "../../../gen/onering/v1/gateway_pb.js";
 import type { Gateway } from "../api.js";
+import { ColumnHeads } from "../ui/ColumnHeads.js";
 import { Confirm } from "../ui/Confirm.js";
 import { ProblemBox } from "../ui/ProblemBox.js";
 import { when } from "../ui/format.js";
@@ -63,14 +64,7 @@ export function Rollout({ client }: { client: Gateway }) {
           </p>
           <table>
             <caption>Kill switches (take effect across the mesh within a second)</caption>
-            <thead>
-              <tr>
-                <th scope="col">Flag</th>
-                <th scope="col">State</th>
-                <th scope="col">Last change</th>
-                <th scope="col">Action</th>
-              </tr>
-            </thead>
+            <ColumnHeads names={["Flag", "State", "Last change", "Action"]} />
             <tbody>
               {flags.data.flags.map((f) => (
                 <tr key={f.name} data-flag={f.name}>
@@ -107,14 +101,7 @@ export function Rollout({ client }: { client: Gateway }) {
       <ProblemBox problem={audit.problem} />
       <table data-testid="audit">
         <caption>Kill-switch flips, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Flag</th>
-            <th scope="col">Set to</th>
-            <th scope="col">By</th>
-          </tr>
-        </thead>
+        <ColumnHeads names={["When", "Flag", "Set to", "By"]} />
         <tbody>
           {audit.data?.changes.map((c, i) => (
             <tr key={i}>

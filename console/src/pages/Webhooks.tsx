@@ -5,6 +5,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { useState } from "preact/hooks";
 import type { ReplayDeadLettersResponse } from "../../../gen/onering/v1/webhook_pb.js";
 import type { Gateway } from "../api.js";
+import { ColumnHeads } from "../ui/ColumnHeads.js";
 import { ProblemBox } from "../ui/ProblemBox.js";
 import { when } from "../ui/format.js";
 import { useAction, useCall } from "../ui/useCall.js";
@@ -100,17 +101,7 @@ export function Webhooks({ client }: { client: Gateway }) {
       <div class="scroll">
         <table>
           <caption>Dead-lettered deliveries</caption>
-          <thead>
-            <tr>
-              <th scope="col">Delivery</th>
-              <th scope="col">Event type</th>
-              <th scope="col">Webhook</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Last answer</th>
-              <th scope="col">Created</th>
-              <th scope="col">Action</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={["Delivery", "Event type", "Webhook", "Attempts", "Last answer", "Created", "Action"]} />
           <tbody>
             {deadLetters.data?.deadLetters.map((d) => {
               const last = d.attempts.at(-1);
@@ -146,15 +137,7 @@ export function Webhooks({ client }: { client: Gateway }) {
       <div class="scroll">
         <table>
           <caption>Webhooks of every key, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Endpoint</th>
-              <th scope="col">Owner key</th>
-              <th scope="col">State</th>
-              <th scope="col">Circuit</th>
-              <th scope="col">Failures in a row</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={["Endpoint", "Owner key", "State", "Circuit", "Failures in a row"]} />
           <tbody>
             {endpoints.data?.endpoints.map(({ webhook: h, ownerKeyId }) => (
               <tr key={h!.id} data-endpoint={h!.url}>
