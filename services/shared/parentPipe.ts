@@ -4,8 +4,12 @@
 // rather than living on as an orphan with its port bound.
 export const parentPipeVariable = "ONERING_PARENT_PIPE";
 
-export function stopWhenParentGoes(env: NodeJS.ProcessEnv = process.env): void {
+/** `beforeStop` runs first, e.g. to stop logging: stdout went with the launcher. */
+export function stopWhenParentGoes(beforeStop: () => void, env: NodeJS.ProcessEnv = process.env): void {
   if (env[parentPipeVariable] !== "stdin") return;
   process.stdin.on("data", () => undefined);
-  process.stdin.once("end", () => process.kill(process.pid, "SIGTERM"));
+  process.stdin.once("end", () => {
+    beforeStop();
+    process.kill(process.pid, "SIGTERM");
+  });
 }

@@ -10,7 +10,11 @@ import { startTracing } from "./tracing.js";
 export function processMain(processName: string, start: (logger: Logger) => Promise<RunningServer>): void {
   const logger = createLogger(processName);
   // Before start-up, too: SIGTERM's default action ends a process still starting.
-  stopWhenParentGoes();
+  // Nobody reads stdout once the launcher is gone, and a log line written there
+  // left a process spinning in pino's synchronous write retry, never exiting.
+  stopWhenParentGoes(() => {
+    logger.level = "silent";
+  });
   let stopTracing: (() => Promise<void>) | undefined;
   const started = async () => {
     stopTracing = await startTracing(processName);
