@@ -111,5 +111,6 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
     getExternalMetrics: (req) => monitoring(metrics.getExternalMetrics(req)),
     getWebhookMetrics: (req) => monitoring(metrics.getWebhookMetrics(req)),
     listApiKeyInventory: (req) => monitoring(metrics.listApiKeyInventory(req)),
+    getMinuteSeries: (req) => monitoring(metrics.getMinuteSeries(req)),
   };
 }

@@ -1,5 +1,6 @@
 // MetricsService handlers: figures from the rollups, live delivery state from
 // WebhookService, the key list from KeyService, alerts against thresholds.
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client, ServiceImpl } from "@connectrpc/connect";
 import type { KeyService } from "../../gen/onering/v1/key_pb.js";
 import type { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
@@ -8,10 +9,11 @@ import type { MeshConfig } from "../shared/config.js";
 import type { Storage } from "../shared/database.js";
 import { computeAlerts } from "./alerts.js";
 import { quantileSeconds } from "./latencyBuckets.js";
-import { requestSums, webhookSums, type RequestSums, type WebhookSums } from "./rollupQueries.js";
+import { minuteSums, requestSums, webhookSums, type RequestSums, type WebhookSums } from "./rollupQueries.js";
 import type * as schema from "./schema.js";
 
 const day = 86_400;
+const defaultSeriesMinutes = 60;
 
 // 0 asks for the default; metrics.proto's rules bound any other value.
 function windowOf(requested: bigint): number {
@@ -115,6 +117,22 @@ export function createMetricsService({ config, db, keys, webhooks }: MetricsServ
         latencyP90Seconds: quantileSeconds(sums.latencies, 0.9),
         latencyP99Seconds: quantileSeconds(sums.latencies, 0.99),
         alerts: await alerts(),
+      };
+    },
+
+    async getMinuteSeries(req) {
+      const points = await minuteSums(db, req.minutes === 0 ? defaultSeriesMinutes : req.minutes);
+      return {
+        points: points.map((p) => ({
+          minute: timestampFromDate(p.minute),
+          requestsOk: BigInt(p.requests.get("ok") ?? 0),
+          authFailures: BigInt(p.requests.get("auth_failure") ?? 0),
+          rateLimitHits: BigInt(p.requests.get("rate_limited") ?? 0),
+          delivered: BigInt(p.webhooks.get("delivered") ?? 0),
+          failed: BigInt(p.webhooks.get("failed") ?? 0),
+          deadLetter: BigInt(p.webhooks.get("dead_letter") ?? 0),
+          latencyP90Seconds: quantileSeconds(p.latencies, 0.9),
+        })),
       };
     },
 

@@ -59,3 +59,30 @@ export async function webhookSums(db: Db, windowSeconds: number): Promise<Webhoo
     .groupBy(l.bucket);
   return { outcomes: new Map(rows.map((r) => [r.outcome, { count: r.count, attempts: r.attempts }])), latencies };
 }
+
+export interface MinuteSums {
+  minute: Date;
+  requests: Map<string, number>;
+  webhooks: Map<string, number>;
+  latencies: { bucket: number; count: number }[];
+}
+
+/** The rollups minute by minute over the last `minutes`, oldest first, a minute without rows included. */
+export async function minuteSums(db: Db, minutes: number): Promise<MinuteSums[]> {
+  const last = Math.floor(Date.now() / 60_000) * 60_000;
+  const from = new Date(last - (minutes - 1) * 60_000);
+  const r = schema.requestRollups;
+  const w = schema.webhookRollups;
+  const l = schema.latencyRollups;
+  const [requests, webhooks, latencies] = await Promise.all([
+    db.select({ minute: r.minute, outcome: r.outcome, count: sum(r.count).mapWith(Number) }).from(r).where(gte(r.minute, from)).groupBy(r.minute, r.outcome),
+    db.select({ minute: w.minute, outcome: w.outcome, count: sum(w.count).mapWith(Number) }).from(w).where(gte(w.minute, from)).groupBy(w.minute, w.outcome),
+    db.select({ minute: l.minute, bucket: l.bucket, count: sum(l.count).mapWith(Number) }).from(l).where(gte(l.minute, from)).groupBy(l.minute, l.bucket),
+  ]);
+  const points = Array.from({ length: minutes }, (_, i): MinuteSums => ({ minute: new Date(from.getTime() + i * 60_000), requests: new Map(), webhooks: new Map(), latencies: [] }));
+  const at = (minute: Date) => points[Math.round((minute.getTime() - from.getTime()) / 60_000)];
+  for (const row of requests) at(row.minute)?.requests.set(row.outcome, row.count);
+  for (const row of webhooks) at(row.minute)?.webhooks.set(row.outcome, row.count);
+  for (const row of latencies) at(row.minute)?.latencies.push({ bucket: row.bucket, count: row.count });
+  return points;
+}

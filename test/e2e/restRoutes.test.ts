@@ -39,6 +39,7 @@ const contractRoutes = [
   "GET /v1/monitoring/external/metrics",
   "GET /v1/monitoring/webhooks/metrics",
   "GET /v1/monitoring/external/api-keys",
+  "GET /v1/monitoring/series",
   "GET /openapi.json",
 ];
 
@@ -368,7 +369,7 @@ describe("admin API", () => {
   });
 
   it("refuses API keys on admin and monitoring routes with FORBIDDEN", async () => {
-    for (const route of ["GET /v1/admin/external/keys", "GET /v1/admin/flags", "GET /v1/monitoring/webhooks/metrics"]) {
+    for (const route of ["GET /v1/admin/external/keys", "GET /v1/admin/flags", "GET /v1/monitoring/webhooks/metrics", "GET /v1/monitoring/series"]) {
       const reply = await gw.rest(route, { key: owner.secret });
       expect([reply.status, reply.body.code], route).toEqual([403, "FORBIDDEN"]);
     }
@@ -538,6 +539,18 @@ describe("admin API", () => {
 });
 
 describe("monitoring and OpenAPI", () => {
+  it("GET /v1/monitoring/series charts the last hour minute by minute, the current minute last", async () => {
+    const reply = await gw.rest("GET /v1/monitoring/series", { key: admin });
+    expect(reply.status).toBe(200);
+    const points = reply.body.points as Array<{ minute: string; requests_ok: string }>;
+    expect(points).toHaveLength(60);
+    const last = Date.parse(points.at(-1)!.minute);
+    expect(Date.now() - last).toBeLessThan(120_000);
+    expect(last - Date.parse(points[0]!.minute)).toBe(59 * 60_000);
+    const tooLong = await gw.rest("GET /v1/monitoring/series", { key: admin, query: { minutes: "5000" } });
+    expect([tooLong.status, tooLong.body.violations?.[0]?.field]).toEqual([400, "minutes"]);
+  });
+
   it("the three monitoring routes answer the same over each protocol", async () => {
     const routes = [
       { method: m.getExternalMetrics, route: "GET /v1/monitoring/external/metrics", field: "requests_total" },

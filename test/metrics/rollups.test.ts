@@ -87,6 +87,28 @@ it("keeps its figures, counted once, across a restart", async () => {
   expect(after.byTier.enterprise.requests).toEqual({ ok: 1n });
 });
 
+it("charts the last minutes, one point per minute with zeros where nothing happened, counts summed from aggregated records", async () => {
+  const now = Date.now();
+  const twoMinutesAgo = now - 120_000;
+  publishers.requests.record({ keyId: "key_s", tier: "pro", route: "GetMe", outcome: "ok", status: 200, latencyUs: 700n, timeMs: BigInt(twoMinutesAgo), count: 40 });
+  publishers.requests.record({ keyId: "key_s", tier: "pro", route: "GetMe", outcome: "rate_limited", status: 429, latencyUs: 30n, timeMs: BigInt(now), count: 3 });
+  await publishers.close();
+  const minuteOf = (ms: number) => BigInt(Math.floor(ms / 60_000) * 60);
+  const series = await until(
+    () => client().getMinuteSeries({ minutes: 5 }),
+    (s) => s.points.some((p) => p.rateLimitHits >= 3n),
+  );
+  expect(series.points).toHaveLength(5);
+  const seconds = series.points.map((p) => p.minute!.seconds);
+  expect(seconds.at(-1)! - minuteOf(now)).toBeLessThanOrEqual(60n);
+  expect(seconds.slice(1).map((s, i) => s - seconds[i]!)).toEqual([60n, 60n, 60n, 60n]);
+  expect(series.points.find((p) => p.minute!.seconds === minuteOf(twoMinutesAgo))!.requestsOk).toBeGreaterThanOrEqual(40n);
+  // The first test's single 429 may share this minute; a record's count must add as 3, not 1.
+  expect(series.points.find((p) => p.minute!.seconds === minuteOf(now))!.rateLimitHits).toBeGreaterThanOrEqual(3n);
+  expect(series.points.reduce((n, p) => n + p.delivered, 0n)).toBe(0n);
+  await expect(client().getMinuteSeries({ minutes: 5000 })).rejects.toThrow(/minutes/);
+});
+
 it("rejects a window out of range with INVALID_ARGUMENT", async () => {
   await expect(client().getExternalMetrics({ windowSeconds: 5n })).rejects.toThrow(/window_seconds/);
 });

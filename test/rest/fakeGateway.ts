@@ -45,6 +45,7 @@ export const fakeResponses: Record<string, object> = {
   getExternalMetrics: { windowSeconds: 3600n, requestsTotal: 10n },
   getWebhookMetrics: { windowSeconds: 86400n, delivered: 3n },
   listApiKeyInventory: {},
+  getMinuteSeries: {},
 };
 
 /** Builds the fake; `override` replaces single methods (to throw, or to call out). */

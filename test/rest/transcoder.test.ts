@@ -124,6 +124,7 @@ const contractRoutes: RouteCase[] = [
   { method: "GET", path: "/v1/admin/flag-changes", rpc: "ListFlagChanges", request: {} },
   { method: "GET", path: "/v1/monitoring/external/metrics?window_seconds=3600", rpc: "GetExternalMetrics", request: { window_seconds: "3600" } },
   { method: "GET", path: "/v1/monitoring/external/api-keys?include_revoked=true", rpc: "ListApiKeyInventory", request: { include_revoked: true } },
+  { method: "GET", path: "/v1/monitoring/series?minutes=30", rpc: "GetMinuteSeries", request: { minutes: 30 } },
 ];
 
 async function rest(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {

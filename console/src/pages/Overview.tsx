@@ -1,6 +1,7 @@
 // Operators' overview: the seed's dashboard, refreshed every 5 s, with the
-// five alerts and charts of what this page has sampled over the last hour.
+// five alerts and per-minute charts of the last hour from MetricsService's rollups.
 import { useMemo } from "preact/hooks";
+import type { MinutePoint } from "../../../gen/onering/v1/metrics_pb.js";
 import type { Gateway } from "../api.js";
 import { LineChart } from "../ui/LineChart.js";
 import { ProblemBox } from "../ui/ProblemBox.js";
@@ -8,50 +9,24 @@ import { seconds } from "../ui/format.js";
 import { useCall } from "../ui/useCall.js";
 
 const refreshMs = 5000;
-const hourMs = 3_600_000;
-
-interface Sample {
-  at: number;
-  delivered: number;
-  failed: number;
-  deadLetter: number;
-  pending: number;
-  retrying: number;
-  p90: number;
-  authFailures: number;
-  rateLimitHits: number;
-}
-
-// Kept across page changes, so the charts keep their hour while the tab is open.
-const samples: Sample[] = [];
 
 export function Overview({ client }: { client: Gateway }) {
   const { data, problem } = useCall(
     async () => {
-      const [external, webhooks] = await Promise.all([client.getExternalMetrics({}), client.getWebhookMetrics({})]);
-      samples.push({
-        at: Date.now() / 1000,
-        delivered: Number(webhooks.delivered),
-        failed: Number(webhooks.failed),
-        deadLetter: Number(webhooks.deadLetter),
-        pending: Number(webhooks.pending),
-        retrying: Number(webhooks.retrying),
-        p90: webhooks.latencyP90Seconds,
-        authFailures: Number(external.authFailures24h),
-        rateLimitHits: Number(external.rateLimitHits24h),
-      });
-      while (samples[0]!.at < Date.now() / 1000 - hourMs / 1000) samples.shift();
-      return { external, webhooks };
+      const [external, webhooks, series] = await Promise.all([client.getExternalMetrics({}), client.getWebhookMetrics({}), client.getMinuteSeries({ minutes: 60 })]);
+      return { external, webhooks, points: series.points };
     },
     [client],
     refreshMs,
   );
   const series = useMemo(() => {
-    const col = (pick: (s: Sample) => number) => samples.map(pick);
+    const points = data?.points ?? [];
+    const col = (pick: (p: MinutePoint) => bigint | number) => points.map((p) => Number(pick(p)));
+    const at = col((p) => p.minute?.seconds ?? 0n);
     return {
-      deliveries: [col((s) => s.at), col((s) => s.delivered), col((s) => s.failed), col((s) => s.deadLetter), col((s) => s.pending), col((s) => s.retrying)],
-      edge: [col((s) => s.at), col((s) => s.authFailures), col((s) => s.rateLimitHits)],
-      latency: [col((s) => s.at), col((s) => s.p90)],
+      requests: [at, col((p) => p.requestsOk), col((p) => p.authFailures), col((p) => p.rateLimitHits)],
+      deliveries: [at, col((p) => p.delivered), col((p) => p.failed), col((p) => p.deadLetter)],
+      latency: [at, col((p) => p.latencyP90Seconds)],
     };
   }, [data]);
   if (!data) return <ProblemBox problem={problem} />;
@@ -85,20 +60,26 @@ export function Overview({ client }: { client: Gateway }) {
         <Tile label="Open circuits" value={webhooks.openCircuits} />
         <Tile label="p90 latency" value={seconds(webhooks.latencyP90Seconds)} />
       </div>
-      <h2>Last hour (sampled every 5 s while open)</h2>
+      <h2>Last hour, per minute</h2>
       <div class="charts">
+        <LineChart
+          title="External requests"
+          data={series.requests as never}
+          series={[
+            { label: "ok", color: "#2a7" },
+            { label: "auth failures", color: "#c22" },
+            { label: "rate-limit hits", color: "#d73" },
+          ]}
+        />
         <LineChart
           title="Deliveries"
           data={series.deliveries as never}
           series={[
             { label: "delivered", color: "#2a7" },
-            { label: "failed", color: "#d73" },
+            { label: "failed attempts", color: "#d73" },
             { label: "dead letter", color: "#c22" },
-            { label: "pending", color: "#37c" },
-            { label: "retrying", color: "#a5c" },
           ]}
         />
-        <LineChart title="Edge refusals (24 h)" data={series.edge as never} series={[{ label: "auth failures", color: "#c22" }, { label: "rate-limit hits", color: "#d73" }]} />
         <LineChart title="p90 delivery latency (s)" data={series.latency as never} series={[{ label: "p90", color: "#37c" }]} />
       </div>
     </section>

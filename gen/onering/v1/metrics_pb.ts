@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file onering/v1/metrics.proto.
  */
 export const file_onering_v1_metrics: GenFile = /*@__PURE__*/
-  fileDesc("ChhvbmVyaW5nL3YxL21ldHJpY3MucHJvdG8SCm9uZXJpbmcudjEiPAoFQWxlcnQSEQoJdGhyZXNob2xkGAEgASgBEhAKCG9ic2VydmVkGAIgASgBEg4KBmZpcmluZxgDIAEoCCLAAQoJVGllclVzYWdlEjUKCHJlcXVlc3RzGAEgAygLMiMub25lcmluZy52MS5UaWVyVXNhZ2UuUmVxdWVzdHNFbnRyeRIXCg9yYXRlX2xpbWl0X2hpdHMYAiABKAMSEwoLYWN0aXZlX2tleXMYAyABKAMSHQoVa2V5c193aXRoX3RyYWZmaWNfMjRoGAQgASgDGi8KDVJlcXVlc3RzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASJEChlHZXRFeHRlcm5hbE1ldHJpY3NSZXF1ZXN0EicKDndpbmRvd19zZWNvbmRzGAEgASgDQg+6SAzYAQEiBxiAmp4BKDwixgQKGkdldEV4dGVybmFsTWV0cmljc1Jlc3BvbnNlEhYKDndpbmRvd19zZWNvbmRzGAEgASgDEhYKDnJlcXVlc3RzX3RvdGFsGAIgASgDEhkKEWF1dGhfZmFpbHVyZXNfMjRoGAMgASgDEhsKE3JhdGVfbGltaXRfaGl0c18yNGgYBCABKAMSEwoLYWN0aXZlX2tleXMYBSABKAMSQwoHYnlfdGllchgGIAMoCzIyLm9uZXJpbmcudjEuR2V0RXh0ZXJuYWxNZXRyaWNzUmVzcG9uc2UuQnlUaWVyRW50cnkSSQoKYnlfb3V0Y29tZRgHIAMoCzI1Lm9uZXJpbmcudjEuR2V0RXh0ZXJuYWxNZXRyaWNzUmVzcG9uc2UuQnlPdXRjb21lRW50cnkSQgoGYWxlcnRzGAggAygLMjIub25lcmluZy52MS5HZXRFeHRlcm5hbE1ldHJpY3NSZXNwb25zZS5BbGVydHNFbnRyeRIdChVrZXlzX3dpdGhfdHJhZmZpY18yNGgYCSABKAMaRAoLQnlUaWVyRW50cnkSCwoDa2V5GAEgASgJEiQKBXZhbHVlGAIgASgLMhUub25lcmluZy52MS5UaWVyVXNhZ2U6AjgBGjAKDkJ5T3V0Y29tZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEaQAoLQWxlcnRzRW50cnkSCwoDa2V5GAEgASgJEiAKBXZhbHVlGAIgASgLMhEub25lcmluZy52MS5BbGVydDoCOAEiQwoYR2V0V2ViaG9va01ldHJpY3NSZXF1ZXN0EicKDndpbmRvd19zZWNvbmRzGAEgASgDQg+6SAzYAQEiBxiAmp4BKDwi1QMKGUdldFdlYmhvb2tNZXRyaWNzUmVzcG9uc2USFgoOd2luZG93X3NlY29uZHMYASABKAMSEQoJZGVsaXZlcmVkGAIgASgDEg4KBmZhaWxlZBgDIAEoAxITCgtkZWFkX2xldHRlchgEIAEoAxIPCgdwZW5kaW5nGAUgASgDEhAKCHJldHJ5aW5nGAYgASgDEhcKD3JlcGxheV9yZWplY3RlZBgHIAEoAxIcChRyZXBsYXlfcmVqZWN0ZWRfcmF0ZRgIIAEoARIbChNhdmVyYWdlX3JldHJ5X2NvdW50GAkgASgBEhsKE2xhdGVuY3lfcDUwX3NlY29uZHMYCiABKAESGwoTbGF0ZW5jeV9wOTBfc2Vjb25kcxgLIAEoARIbChNsYXRlbmN5X3A5OV9zZWNvbmRzGAwgASgBEkEKBmFsZXJ0cxgNIAMoCzIxLm9uZXJpbmcudjEuR2V0V2ViaG9va01ldHJpY3NSZXNwb25zZS5BbGVydHNFbnRyeRIVCg1vcGVuX2NpcmN1aXRzGA4gASgDGkAKC0FsZXJ0c0VudHJ5EgsKA2tleRgBIAEoCRIgCgV2YWx1ZRgCIAEoCzIRLm9uZXJpbmcudjEuQWxlcnQ6AjgBIjUKGkxpc3RBcGlLZXlJbnZlbnRvcnlSZXF1ZXN0EhcKD2luY2x1ZGVfcmV2b2tlZBgBIAEoCCLbAQoTQXBpS2V5SW52ZW50b3J5SXRlbRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEioKBHRpZXIYAyABKAlCHLpIGXIXUgRmcmVlUgNwcm9SCmVudGVycHJpc2USDgoGY2FuYXJ5GAQgASgIEhMKC3VzYWdlX2NvdW50GAUgASgDEhQKDHJlcXVlc3RzXzI0aBgGIAEoAxIyCg5sYXN0X3VzZWRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcmV2b2tlZBgIIAEoCCLdAgobTGlzdEFwaUtleUludmVudG9yeVJlc3BvbnNlEi0KBGtleXMYASADKAsyHy5vbmVyaW5nLnYxLkFwaUtleUludmVudG9yeUl0ZW0SEwoLYWN0aXZlX2tleXMYAiABKAMSRAoHYnlfdGllchgDIAMoCzIzLm9uZXJpbmcudjEuTGlzdEFwaUtleUludmVudG9yeVJlc3BvbnNlLkJ5VGllckVudHJ5EkMKBmFsZXJ0cxgEIAMoCzIzLm9uZXJpbmcudjEuTGlzdEFwaUtleUludmVudG9yeVJlc3BvbnNlLkFsZXJ0c0VudHJ5Gi0KC0J5VGllckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEaQAoLQWxlcnRzRW50cnkSCwoDa2V5GAEgASgJEiAKBXZhbHVlGAIgASgLMhEub25lcmluZy52MS5BbGVydDoCOAEyvwIKDk1ldHJpY3NTZXJ2aWNlEmMKEkdldEV4dGVybmFsTWV0cmljcxIlLm9uZXJpbmcudjEuR2V0RXh0ZXJuYWxNZXRyaWNzUmVxdWVzdBomLm9uZXJpbmcudjEuR2V0RXh0ZXJuYWxNZXRyaWNzUmVzcG9uc2USYAoRR2V0V2ViaG9va01ldHJpY3MSJC5vbmVyaW5nLnYxLkdldFdlYmhvb2tNZXRyaWNzUmVxdWVzdBolLm9uZXJpbmcudjEuR2V0V2ViaG9va01ldHJpY3NSZXNwb25zZRJmChNMaXN0QXBpS2V5SW52ZW50b3J5EiYub25lcmluZy52MS5MaXN0QXBpS2V5SW52ZW50b3J5UmVxdWVzdBonLm9uZXJpbmcudjEuTGlzdEFwaUtleUludmVudG9yeVJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChhvbmVyaW5nL3YxL21ldHJpY3MucHJvdG8SCm9uZXJpbmcudjEiPAoFQWxlcnQSEQoJdGhyZXNob2xkGAEgASgBEhAKCG9ic2VydmVkGAIgASgBEg4KBmZpcmluZxgDIAEoCCLAAQoJVGllclVzYWdlEjUKCHJlcXVlc3RzGAEgAygLMiMub25lcmluZy52MS5UaWVyVXNhZ2UuUmVxdWVzdHNFbnRyeRIXCg9yYXRlX2xpbWl0X2hpdHMYAiABKAMSEwoLYWN0aXZlX2tleXMYAyABKAMSHQoVa2V5c193aXRoX3RyYWZmaWNfMjRoGAQgASgDGi8KDVJlcXVlc3RzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASJEChlHZXRFeHRlcm5hbE1ldHJpY3NSZXF1ZXN0EicKDndpbmRvd19zZWNvbmRzGAEgASgDQg+6SAzYAQEiBxiAmp4BKDwixgQKGkdldEV4dGVybmFsTWV0cmljc1Jlc3BvbnNlEhYKDndpbmRvd19zZWNvbmRzGAEgASgDEhYKDnJlcXVlc3RzX3RvdGFsGAIgASgDEhkKEWF1dGhfZmFpbHVyZXNfMjRoGAMgASgDEhsKE3JhdGVfbGltaXRfaGl0c18yNGgYBCABKAMSEwoLYWN0aXZlX2tleXMYBSABKAMSQwoHYnlfdGllchgGIAMoCzIyLm9uZXJpbmcudjEuR2V0RXh0ZXJuYWxNZXRyaWNzUmVzcG9uc2UuQnlUaWVyRW50cnkSSQoKYnlfb3V0Y29tZRgHIAMoCzI1Lm9uZXJpbmcudjEuR2V0RXh0ZXJuYWxNZXRyaWNzUmVzcG9uc2UuQnlPdXRjb21lRW50cnkSQgoGYWxlcnRzGAggAygLMjIub25lcmluZy52MS5HZXRFeHRlcm5hbE1ldHJpY3NSZXNwb25zZS5BbGVydHNFbnRyeRIdChVrZXlzX3dpdGhfdHJhZmZpY18yNGgYCSABKAMaRAoLQnlUaWVyRW50cnkSCwoDa2V5GAEgASgJEiQKBXZhbHVlGAIgASgLMhUub25lcmluZy52MS5UaWVyVXNhZ2U6AjgBGjAKDkJ5T3V0Y29tZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEaQAoLQWxlcnRzRW50cnkSCwoDa2V5GAEgASgJEiAKBXZhbHVlGAIgASgLMhEub25lcmluZy52MS5BbGVydDoCOAEiQwoYR2V0V2ViaG9va01ldHJpY3NSZXF1ZXN0EicKDndpbmRvd19zZWNvbmRzGAEgASgDQg+6SAzYAQEiBxiAmp4BKDwi1QMKGUdldFdlYmhvb2tNZXRyaWNzUmVzcG9uc2USFgoOd2luZG93X3NlY29uZHMYASABKAMSEQoJZGVsaXZlcmVkGAIgASgDEg4KBmZhaWxlZBgDIAEoAxITCgtkZWFkX2xldHRlchgEIAEoAxIPCgdwZW5kaW5nGAUgASgDEhAKCHJldHJ5aW5nGAYgASgDEhcKD3JlcGxheV9yZWplY3RlZBgHIAEoAxIcChRyZXBsYXlfcmVqZWN0ZWRfcmF0ZRgIIAEoARIbChNhdmVyYWdlX3JldHJ5X2NvdW50GAkgASgBEhsKE2xhdGVuY3lfcDUwX3NlY29uZHMYCiABKAESGwoTbGF0ZW5jeV9wOTBfc2Vjb25kcxgLIAEoARIbChNsYXRlbmN5X3A5OV9zZWNvbmRzGAwgASgBEkEKBmFsZXJ0cxgNIAMoCzIxLm9uZXJpbmcudjEuR2V0V2ViaG9va01ldHJpY3NSZXNwb25zZS5BbGVydHNFbnRyeRIVCg1vcGVuX2NpcmN1aXRzGA4gASgDGkAKC0FsZXJ0c0VudHJ5EgsKA2tleRgBIAEoCRIgCgV2YWx1ZRgCIAEoCzIRLm9uZXJpbmcudjEuQWxlcnQ6AjgBIjUKGkxpc3RBcGlLZXlJbnZlbnRvcnlSZXF1ZXN0EhcKD2luY2x1ZGVfcmV2b2tlZBgBIAEoCCLbAQoTQXBpS2V5SW52ZW50b3J5SXRlbRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEioKBHRpZXIYAyABKAlCHLpIGXIXUgRmcmVlUgNwcm9SCmVudGVycHJpc2USDgoGY2FuYXJ5GAQgASgIEhMKC3VzYWdlX2NvdW50GAUgASgDEhQKDHJlcXVlc3RzXzI0aBgGIAEoAxIyCg5sYXN0X3VzZWRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcmV2b2tlZBgIIAEoCCLdAgobTGlzdEFwaUtleUludmVudG9yeVJlc3BvbnNlEi0KBGtleXMYASADKAsyHy5vbmVyaW5nLnYxLkFwaUtleUludmVudG9yeUl0ZW0SEwoLYWN0aXZlX2tleXMYAiABKAMSRAoHYnlfdGllchgDIAMoCzIzLm9uZXJpbmcudjEuTGlzdEFwaUtleUludmVudG9yeVJlc3BvbnNlLkJ5VGllckVudHJ5EkMKBmFsZXJ0cxgEIAMoCzIzLm9uZXJpbmcudjEuTGlzdEFwaUtleUludmVudG9yeVJlc3BvbnNlLkFsZXJ0c0VudHJ5Gi0KC0J5VGllckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEaQAoLQWxlcnRzRW50cnkSCwoDa2V5GAEgASgJEiAKBXZhbHVlGAIgASgLMhEub25lcmluZy52MS5BbGVydDoCOAEiNQoWR2V0TWludXRlU2VyaWVzUmVxdWVzdBIbCgdtaW51dGVzGAEgASgFQgq6SAcaBRigCygAItsBCgtNaW51dGVQb2ludBIyCgZtaW51dGUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESEwoLcmVxdWVzdHNfb2sYAiABKAMSFQoNYXV0aF9mYWlsdXJlcxgDIAEoAxIXCg9yYXRlX2xpbWl0X2hpdHMYBCABKAMSEQoJZGVsaXZlcmVkGAUgASgDEg4KBmZhaWxlZBgGIAEoAxITCgtkZWFkX2xldHRlchgHIAEoAxIbChNsYXRlbmN5X3A5MF9zZWNvbmRzGAggASgBIkIKF0dldE1pbnV0ZVNlcmllc1Jlc3BvbnNlEicKBnBvaW50cxgBIAMoCzIXLm9uZXJpbmcudjEuTWludXRlUG9pbnQymwMKDk1ldHJpY3NTZXJ2aWNlEmMKEkdldEV4dGVybmFsTWV0cmljcxIlLm9uZXJpbmcudjEuR2V0RXh0ZXJuYWxNZXRyaWNzUmVxdWVzdBomLm9uZXJpbmcudjEuR2V0RXh0ZXJuYWxNZXRyaWNzUmVzcG9uc2USYAoRR2V0V2ViaG9va01ldHJpY3MSJC5vbmVyaW5nLnYxLkdldFdlYmhvb2tNZXRyaWNzUmVxdWVzdBolLm9uZXJpbmcudjEuR2V0V2ViaG9va01ldHJpY3NSZXNwb25zZRJmChNMaXN0QXBpS2V5SW52ZW50b3J5EiYub25lcmluZy52MS5MaXN0QXBpS2V5SW52ZW50b3J5UmVxdWVzdBonLm9uZXJpbmcudjEuTGlzdEFwaUtleUludmVudG9yeVJlc3BvbnNlEloKD0dldE1pbnV0ZVNlcmllcxIiLm9uZXJpbmcudjEuR2V0TWludXRlU2VyaWVzUmVxdWVzdBojLm9uZXJpbmcudjEuR2V0TWludXRlU2VyaWVzUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * One alert: the observed figure against its threshold.
@@ -457,6 +457,118 @@ export const ListApiKeyInventoryResponseSchema: GenMessage<ListApiKeyInventoryRe
   messageDesc(file_onering_v1_metrics, 8);
 
 /**
+ * Input of MetricsService.GetMinuteSeries.
+ *
+ * @generated from message onering.v1.GetMinuteSeriesRequest
+ */
+export type GetMinuteSeriesRequest = Message<"onering.v1.GetMinuteSeriesRequest"> & {
+  /**
+   * How many minutes back from now, 1 to 1440; default 60.
+   *
+   * @generated from field: int32 minutes = 1;
+   */
+  minutes: number;
+};
+
+/**
+ * Describes the message onering.v1.GetMinuteSeriesRequest.
+ * Use `create(GetMinuteSeriesRequestSchema)` to create a new message.
+ */
+export const GetMinuteSeriesRequestSchema: GenMessage<GetMinuteSeriesRequest> = /*@__PURE__*/
+  messageDesc(file_onering_v1_metrics, 9);
+
+/**
+ * One minute's figures; a minute with no traffic has zeros.
+ *
+ * @generated from message onering.v1.MinutePoint
+ */
+export type MinutePoint = Message<"onering.v1.MinutePoint"> & {
+  /**
+   * The start of the minute.
+   *
+   * @generated from field: google.protobuf.Timestamp minute = 1;
+   */
+  minute?: Timestamp | undefined;
+
+  /**
+   * External requests admitted (outcome ok).
+   *
+   * @generated from field: int64 requests_ok = 2;
+   */
+  requestsOk: bigint;
+
+  /**
+   * External requests refused as auth failures.
+   *
+   * @generated from field: int64 auth_failures = 3;
+   */
+  authFailures: bigint;
+
+  /**
+   * External requests refused with 429.
+   *
+   * @generated from field: int64 rate_limit_hits = 4;
+   */
+  rateLimitHits: bigint;
+
+  /**
+   * Deliveries that succeeded.
+   *
+   * @generated from field: int64 delivered = 5;
+   */
+  delivered: bigint;
+
+  /**
+   * Failed attempts.
+   *
+   * @generated from field: int64 failed = 6;
+   */
+  failed: bigint;
+
+  /**
+   * Deliveries dead-lettered.
+   *
+   * @generated from field: int64 dead_letter = 7;
+   */
+  deadLetter: bigint;
+
+  /**
+   * p90 event-to-delivery latency of the minute's deliveries, in seconds; 0 without any.
+   *
+   * @generated from field: double latency_p90_seconds = 8;
+   */
+  latencyP90Seconds: number;
+};
+
+/**
+ * Describes the message onering.v1.MinutePoint.
+ * Use `create(MinutePointSchema)` to create a new message.
+ */
+export const MinutePointSchema: GenMessage<MinutePoint> = /*@__PURE__*/
+  messageDesc(file_onering_v1_metrics, 10);
+
+/**
+ * Output of MetricsService.GetMinuteSeries.
+ *
+ * @generated from message onering.v1.GetMinuteSeriesResponse
+ */
+export type GetMinuteSeriesResponse = Message<"onering.v1.GetMinuteSeriesResponse"> & {
+  /**
+   * One point per minute, oldest first, the current minute last.
+   *
+   * @generated from field: repeated onering.v1.MinutePoint points = 1;
+   */
+  points: MinutePoint[];
+};
+
+/**
+ * Describes the message onering.v1.GetMinuteSeriesResponse.
+ * Use `create(GetMinuteSeriesResponseSchema)` to create a new message.
+ */
+export const GetMinuteSeriesResponseSchema: GenMessage<GetMinuteSeriesResponse> = /*@__PURE__*/
+  messageDesc(file_onering_v1_metrics, 11);
+
+/**
  * MetricsService reports external-API and webhook figures, the API-key
  * inventory, and alerts against the ONERING_ALERT_* thresholds. Ops call it
  * with grpcurl or `buf curl` and `authorization: Bearer <admin key>`.
@@ -493,6 +605,16 @@ export const MetricsService: GenService<{
     methodKind: "unary";
     input: typeof ListApiKeyInventoryRequestSchema;
     output: typeof ListApiKeyInventoryResponseSchema;
+  },
+  /**
+   * Per-minute figures over the last minutes (default 60), oldest first, for charts.
+   *
+   * @generated from rpc onering.v1.MetricsService.GetMinuteSeries
+   */
+  getMinuteSeries: {
+    methodKind: "unary";
+    input: typeof GetMinuteSeriesRequestSchema;
+    output: typeof GetMinuteSeriesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_onering_v1_metrics, 0);
