@@ -129,7 +129,7 @@ describe("npm run build", () => {
 
   it("emits every entry point the image and the manifests run, with migrations beside each main.js", () => {
     const cmd = finalStage.instructions.find((i) => i.op === "CMD")!;
-    const entries = [...(JSON.parse(cmd.args) as string[]), ...dev.flatMap(podContainers).filter((c) => c.image.startsWith("onering-mesh")).map((c) => c.args[0] as string)];
+    const entries = [...(JSON.parse(cmd.args) as string[]), ...dev.flatMap(podContainers).filter((c) => c.image.startsWith("onering-mesh")).map((c) => (c.args as string[]).find((a) => !a.startsWith("--"))!)];
     expect(new Set(entries).size).toBeGreaterThanOrEqual(5);
     for (const entry of entries) expect(existsSync(path.join(repoRoot, entry)), entry).toBe(true);
     for (const service of ["key", "webhook", "metrics"]) {

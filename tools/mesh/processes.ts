@@ -19,7 +19,14 @@ export interface ProcessSpec {
   name: ProcessName;
   entry: string;
   args: string[];
+  /** Node's own options; deploy/base passes the same ones to the container. */
+  nodeArgs?: string[];
 }
+
+// A young generation of 16 MiB a semi-space: the gateway allocates a little per
+// request, and with Node's default each scavenge came often enough to set its p99
+// at half load (bench: 5.7–6.5 ms against 2.8–3.1 ms with it; bare 1.4–1.7).
+const gatewayNodeArgs = ["--max-semi-space-size=16"];
 
 /** In start order: the gateway and worker depend on the others. */
 export const meshProcesses: ProcessSpec[] = [
@@ -27,7 +34,7 @@ export const meshProcesses: ProcessSpec[] = [
   { name: "webhook", entry: "services/webhook/main.ts", args: [] },
   { name: "metrics", entry: "services/metrics/main.ts", args: [] },
   { name: "webhook-worker", entry: "services/webhook/main.ts", args: ["--role", "worker"] },
-  { name: "gateway", entry: "services/gateway/main.ts", args: [] },
+  { name: "gateway", entry: "services/gateway/main.ts", args: [], nodeArgs: gatewayNodeArgs },
 ];
 
 /**
@@ -45,7 +52,7 @@ export interface SpawnOptions {
 /** Starts one process, by default from its TypeScript entry. */
 export function spawnProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv, options: SpawnOptions = {}): ChildProcess {
   const entry = options.source === "build" ? [`dist/${spec.entry.replace(/\.ts$/, ".js")}`] : ["--import", "tsx", spec.entry];
-  return spawn(process.execPath, [...entry, ...spec.args], {
+  return spawn(process.execPath, [...(spec.nodeArgs ?? []), ...entry, ...spec.args], {
     cwd: repoRoot,
     env: options.exitWithParent ? { ...env, [parentPipeVariable]: "stdin" } : env,
     stdio: [options.exitWithParent ? "pipe" : "ignore", "pipe", "pipe"],
