@@ -45,8 +45,10 @@ const outcomeByReason: Partial<Record<ErrorReason, string>> = {
 
 const canaryHeader = "x-canary-mode";
 
-/** How far an external call got through the edge, for its headers and its usage record. */
+/** How far a call got through the edge, for its headers and its usage record. */
 interface Passage {
+  /** X-Canary-Mode as it stood when the call arrived. */
+  mode: "true" | "false";
   key: ApiKey | undefined;
   quota: QuotaDecision | undefined;
 }
@@ -54,9 +56,15 @@ interface Passage {
 type Call = UnaryRequest | StreamRequest;
 type Next = (req: Call) => Promise<UnaryResponse | StreamResponse>;
 
-function withHeaders(err: unknown, set: (target: Headers) => void): ConnectError {
+/** The edge's response headers: canary mode always, the rate-limit set once a quota was decided. */
+function setEdgeHeaders(target: Headers, passage: Passage): void {
+  target.set(canaryHeader, passage.mode);
+  if (passage.quota) rateLimitHeaders(passage.quota, target);
+}
+
+function withHeaders(err: unknown, passage: Passage): ConnectError {
   const error = ConnectError.from(err);
-  set(error.metadata);
+  setEdgeHeaders(error.metadata, passage);
   return error;
 }
 
@@ -74,10 +82,10 @@ export function edgeInterceptor(deps: EdgeDeps): Interceptor {
     labelNames: ["reason"],
     registry: deps.registry,
   });
-  const canary = () => (deps.flags.enabled("external_api_canary_only") ? "true" : "false");
+  const arrive = (): Passage => ({ mode: deps.flags.enabled("external_api_canary_only") ? "true" : "false", key: undefined, quota: undefined });
 
-  const refuse = (err: unknown, set: (target: Headers) => void): ConnectError => {
-    const error = withHeaders(err, set);
+  const refuse = (err: unknown, passage: Passage): ConnectError => {
+    const error = withHeaders(err, passage);
     refusals.child(reasonOf(error)).inc();
     return error;
   };
@@ -88,9 +96,13 @@ export function edgeInterceptor(deps: EdgeDeps): Interceptor {
     deps.records?.record(passage.key?.id ?? "", tier, req.method.name, outcome, status, (performance.now() - started) * 1000);
   };
 
+  const recordFailure = (req: Call, passage: Passage, started: number, error: ConnectError) => {
+    const reason = reasonOf(error);
+    record(req, passage, started, outcomeByReason[reason] ?? "error", reasons[reason].http);
+  };
+
   const admitAdmin = async (req: Call, next: Next) => {
-    const mode = canary();
-    const setHeaders = (target: Headers) => target.set(canaryHeader, mode);
+    const passage = arrive();
     try {
       const credential = presentedCredential(req.header);
       if (!secretsEqual(credential, deps.adminKey)) {
@@ -98,52 +110,45 @@ export function edgeInterceptor(deps: EdgeDeps): Interceptor {
         throw meshError("INVALID_API_KEY", "invalid admin key");
       }
     } catch (err) {
-      throw refuse(err, setHeaders);
+      throw refuse(err, passage);
     }
     req.contextValues.set(callerKey, { kind: "admin" });
     try {
       const res = await next(req);
-      setHeaders(res.header);
+      setEdgeHeaders(res.header, passage);
       return res;
     } catch (err) {
-      throw withHeaders(err, setHeaders);
+      throw withHeaders(err, passage);
     }
   };
 
   const admitKey = async (req: Call, next: Next) => {
     const started = performance.now();
-    const mode = canary();
-    const passage: Passage = { key: undefined, quota: undefined };
-    const setHeaders = (target: Headers) => {
-      target.set(canaryHeader, mode);
-      if (passage.quota) rateLimitHeaders(passage.quota, target);
-    };
+    const passage = arrive();
     let caller: Caller;
     try {
       if (!deps.flags.enabled("external_api_enabled")) throw meshError("EXTERNAL_API_DISABLED", "the external API is switched off");
       const verified = deps.verifier.verify(presentedCredential(req.header));
       const key = (passage.key = verified instanceof Promise ? await verified : verified);
-      if (mode === "true" && !key.canary) throw meshError("CANARY_ONLY_MODE", "only canary keys may call during canary-only mode");
+      if (passage.mode === "true" && !key.canary) throw meshError("CANARY_ONLY_MODE", "only canary keys may call during canary-only mode");
       const taken = deps.quotas.take(key.id, Number(key.rateLimitPerHour));
       const quota = (passage.quota = taken instanceof Promise ? await taken : taken);
       if (!quota.admitted) throw meshError("RATE_LIMITED", `hourly limit of ${quota.limit} requests reached`);
       caller = { kind: "key", key, quota, usageCount: deps.usage.admit(key) };
     } catch (err) {
-      const error = refuse(err, setHeaders);
-      const reason = reasonOf(error);
-      record(req, passage, started, outcomeByReason[reason] ?? "error", reasons[reason].http);
+      const error = refuse(err, passage);
+      recordFailure(req, passage, started, error);
       throw error;
     }
     req.contextValues.set(callerKey, caller);
     try {
       const res = await next(req);
-      setHeaders(res.header);
+      setEdgeHeaders(res.header, passage);
       record(req, passage, started, "ok", 200);
       return res;
     } catch (err) {
-      const error = withHeaders(err, setHeaders);
-      const reason = reasonOf(error);
-      record(req, passage, started, outcomeByReason[reason] ?? "error", reasons[reason].http);
+      const error = withHeaders(err, passage);
+      recordFailure(req, passage, started, error);
       throw error;
     }
   };
