@@ -445,7 +445,8 @@ describe("admin API", () => {
     failing = false;
     const [h1, h2, h3] = hooks as [string, string, string];
     // A disabled webhook takes no replay: 409 WEBHOOK_DISABLED over each protocol, and the dead letter stays listed.
-    await gw.rest("PATCH /v1/external/webhooks/{id}", { key: owner.secret, params: { id: h1 }, body: { enabled: false } });
+    const disabled = await gw.rest("PATCH /v1/external/webhooks/{id}", { key: owner.secret, params: { id: h1 }, body: { enabled: false } });
+    expect([disabled.status, disabled.body.webhook?.enabled]).toEqual([200, false]);
     const [dead1] = (await deadOf(h1)).body.dead_letters;
     const refused = await gw.all(m.replayDelivery, { id: dead1.id }, "POST /v1/admin/webhooks/deliveries/{id}:replay", { key: admin, params: { id: dead1.id }, body: {} });
     expect([refused.rest.status, refused.rest.body.code, refused.connect.reason, refused.grpc.reason]).toEqual([409, "WEBHOOK_DISABLED", "WEBHOOK_DISABLED", "WEBHOOK_DISABLED"]);
