@@ -70,6 +70,8 @@ export function consoleHandler(logger: Logger, dir = fileURLToPath(new URL("../.
     const pathname = url.split("?")[0]!;
     if (pathname !== consolePath && !pathname.startsWith(`${consolePath}/`)) return false;
     if (req.method !== "GET" && req.method !== "HEAD") return false;
+    const requestId = String(req.headers[requestIdHeader]);
+    res.setHeader(requestIdHeader, requestId);
     if (pathname === consolePath) {
       res.writeHead(308, { location: `${consolePath}/${url.slice(pathname.length)}` });
       res.end();
@@ -79,7 +81,7 @@ export function consoleHandler(logger: Logger, dir = fileURLToPath(new URL("../.
     // Any other path under /console is a page of the single-page app.
     const asset = file ?? assets.get("/index.html");
     if (asset === undefined) {
-      const { status, body } = errorResponse(meshError("NOT_FOUND", "the console is not built: run npm run build"), String(res.getHeader(requestIdHeader) ?? ""));
+      const { status, body } = errorResponse(meshError("NOT_FOUND", "the console is not built: run npm run build"), requestId);
       res.writeHead(status, { "content-type": "application/json", ...securityHeaders });
       res.end(JSON.stringify(body));
       return true;

@@ -1,12 +1,13 @@
 // Everything the gateway serves, as plain parts: the implementation and the
-// interceptors that guard it. main.ts hands both to serve(); the REST
-// transcoder runs the same interceptors before calling the implementation.
+// edge that guards it. main.ts hands the implementation and the edge's
+// interceptor to serve(); REST calls pass the same EdgeGate in restCalls.ts.
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import type { Registry } from "prom-client";
 import type { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
 import type { Logger } from "../shared/logger.js";
 import type { RuntimeFlags } from "../shared/runtimeFlags.js";
 import type { UsagePublishers } from "../shared/usageStream.js";
+import { EdgeGate } from "./edgeGate.js";
 import { edgeInterceptor } from "./edgeInterceptor.js";
 import { createGatewayHandlers, type InternalClients } from "./gatewayHandlers.js";
 import { KeyVerifier } from "./keyVerifier.js";
@@ -26,6 +27,9 @@ export interface GatewayDeps {
 
 export interface Gateway {
   impl: ServiceImpl<typeof GatewayService>;
+  /** The edge's decision, which REST calls pass directly (restCalls.ts). */
+  gate: EdgeGate;
+  /** The same edge for Connect, gRPC and gRPC-Web. */
   interceptors: Interceptor[];
   /** Drops what the gateway holds for a key that KeyService changed. */
   keyChanged(keyId: string): void;
@@ -47,23 +51,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const verifier = new KeyVerifier(deps.clients.key, { ttlMs: verificationTtlMs, maxEntries: maxCachedSecrets });
   const quotas = new QuotaLeases(deps.clients.key, { maxLease, idleReleaseMs, exhaustedRecheckMs, logger: deps.logger });
   const records = deps.usage && new UsageRecorder(deps.usage);
+  const gate = new EdgeGate({ adminKey: deps.adminKey, flags: deps.flags, verifier, quotas, usage: new UsageTally(), records, registry: deps.registry });
   const keyChanged = (keyId: string) => {
     verifier.forgetKey(keyId);
     quotas.keyChanged(keyId);
   };
   return {
     impl: createGatewayHandlers(deps.clients, deps.flags, keyChanged),
-    interceptors: [
-      edgeInterceptor({
-        adminKey: deps.adminKey,
-        flags: deps.flags,
-        verifier,
-        quotas,
-        usage: new UsageTally(),
-        records,
-        registry: deps.registry,
-      }),
-    ],
+    gate,
+    interceptors: [edgeInterceptor(gate)],
     keyChanged,
     close: async () => {
       records?.flush();

@@ -5,7 +5,7 @@ import { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { loadConfig } from "../shared/config.js";
 import { errorBoundary } from "../shared/errorBoundary.js";
-import { requestRules } from "../shared/requestRules.js";
+import { RequestRules, requestRules } from "../shared/requestRules.js";
 import { createInternalClient } from "../shared/internalClient.js";
 import { subscribeKeyChanges } from "../shared/keyChanges.js";
 import { ProcessMetrics } from "../shared/metrics.js";
@@ -14,11 +14,13 @@ import { processMain } from "../shared/processMain.js";
 import { RuntimeFlags } from "../shared/runtimeFlags.js";
 import { serve, serverInterceptors } from "../shared/server.js";
 import { createTranscoder } from "../shared/transcoding/transcoder.js";
+import { tracingEnabled } from "../shared/tracing.js";
 import { implementation } from "../shared/implementation.js";
 import { ensureUsageStream, UsagePublishers } from "../shared/usageStream.js";
 import { consoleHandler } from "./consoleAssets.js";
 import { createGateway } from "./gatewayService.js";
 import { gatewayOpenApiInfo } from "./openapiInfo.js";
+import { gatewayRestCalls } from "./restCalls.js";
 
 processMain("gateway", async (logger) => {
   const config = loadConfig("gateway");
@@ -42,11 +44,14 @@ processMain("gateway", async (logger) => {
   });
   subscribeKeyChanges(nc, config.natsPrefix, (keyId) => gateway.keyChanged(keyId));
   const implementations = [implementation(GatewayService, gateway.impl)];
-  const interceptors = [...gateway.interceptors, errorBoundary(logger), requestRules()];
-  // REST runs the same implementation and interceptors as Connect, plus the span and metrics ones serve() adds.
+  const rules = new RequestRules();
+  const interceptors = [...gateway.interceptors, errorBoundary(logger), requestRules(rules)];
+  // REST runs the same implementation and checks as Connect: in one flat pass,
+  // or, with tracing on, through the interceptors serve() runs, spans included.
   const rest = createTranscoder({
     services: implementations,
     interceptors: serverInterceptors(metrics, interceptors),
+    invoke: tracingEnabled() ? undefined : gatewayRestCalls({ gate: gateway.gate, rules, metrics, logger }),
     maxBodyBytes: config.maxBodyBytes,
     logger,
     openapi: { ...gatewayOpenApiInfo, path: "/openapi.json" },

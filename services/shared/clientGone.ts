@@ -3,17 +3,21 @@
 import http2 from "node:http2";
 import type { AnyResponse } from "./server.js";
 
-/** Calls `gone` once the client has gone away mid-call; never after a complete response. */
+/** Calls `gone` once the client has gone away mid-call (at once if it already has); never after a complete response. */
 export function onClientGone(res: AnyResponse, gone: () => void): void {
   // An HTTP/2 client's RST_STREAM ends the compat response as "finished", so there the stream's code tells.
   if ("stream" in res) {
     const stream = res.stream;
-    stream.once("close", () => {
+    const check = () => {
       if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) gone();
-    });
+    };
+    if (stream.closed) check();
+    else stream.once("close", check);
     return;
   }
-  res.once("close", () => {
+  const check = () => {
     if (!res.writableFinished) gone();
-  });
+  };
+  if (res.destroyed) check();
+  else res.once("close", check);
 }

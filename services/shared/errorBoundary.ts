@@ -16,7 +16,7 @@ import { loggableError } from "./loggableError.js";
 import type { Logger } from "./logger.js";
 
 /** The contract error a client gets for `err`; an unexpected one is logged first. */
-function contractError(err: unknown, logger: Logger, method: string): ConnectError {
+export function contractError(err: unknown, logger: Logger, method: string): ConnectError {
   if (err instanceof ConnectError) return err;
   if (isConnectionLoss(err)) return meshError("UNAVAILABLE", "a backing service is unreachable");
   logger.error({ method, error: loggableError(err) }, "unexpected error");

@@ -108,6 +108,13 @@ export class HeaderMap implements Headers {
     return this.entries();
   }
 
+  /** Pushes each header's name and value onto `list` in insertion order (writeHead's flat form), leaving out names in `skip`. */
+  pushTo(list: string[], skip: ReadonlySet<string>): void {
+    this.own();
+    for (const [name, value] of this.byName) if (!skip.has(name)) list.push(name, value);
+    if (!skip.has(setCookie)) for (const cookie of this.cookies) list.push(setCookie, cookie);
+  }
+
   private sortedNames(): string[] {
     this.own();
     const names = [...this.byName.keys()];

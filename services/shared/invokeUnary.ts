@@ -28,8 +28,13 @@ export interface InvokeInit {
   requestHeader: Headers;
   /** The caller's deadline from now; when it passes, the call's signal aborts with DEADLINE_EXCEEDED. */
   timeoutMs?: number;
-  /** Called once with the call's abort function, e.g. to abort when the client goes away. */
+  /**
+   * Called with the call's abort function, e.g. to abort when the client goes
+   * away, once something reads the call's signal; a call nobody can abort is not watched.
+   */
   onAbortable?: (abort: (reason: unknown) => void) => void;
+  /** The call's context values, when the caller has set some already (the gateway's REST path sets the caller). */
+  contextValues?: ContextValues;
   /** Where the interceptors and the implementation set response headers and trailers; the caller keeps them should the call fail. */
   responseHeader?: Headers;
   responseTrailer?: Headers;
@@ -49,20 +54,21 @@ export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
   input: MessageShape<I>,
   init: InvokeInit,
 ): Promise<InvokeResult<O>> {
-  const call = new CallSignal();
-  init.onAbortable?.((reason) => call.abort(reason));
+  const call = new CallSignal(init.onAbortable);
   const deadline = init.timeoutMs === undefined ? undefined : Date.now() + init.timeoutMs;
   const timer = init.timeoutMs === undefined || init.timeoutMs > maxTimerMs ? undefined : setTimeout(() => call.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), init.timeoutMs);
   const responseHeader = init.responseHeader ?? new HeaderMap();
   const responseTrailer = init.responseTrailer ?? new HeaderMap();
   const innermost = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
-    const output = await impl(req.message, new UnaryCallContext(req, init, deadline, responseHeader, responseTrailer));
+    const returned = impl(req.message, new UnaryCallContext(req, init, deadline, responseHeader, responseTrailer));
+    // Most handlers answer at once (GetMe from what the edge holds); only a promise is awaited.
+    const output = returned instanceof Promise ? await returned : returned;
     return { stream: false, service: method.parent, method, header: responseHeader, trailer: responseTrailer, message: normalize(method.output, output) };
   };
   let next = innermost as (req: UnaryRequest<I, O>) => Promise<UnaryResponse<I, O>>;
-  for (const interceptor of [...interceptors].reverse()) next = interceptor(next as never) as never;
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as never;
   try {
-    const res = await next(new UnaryCallRequest(method, init, createContextValues(), input, call));
+    const res = await next(new UnaryCallRequest(method, init, init.contextValues ?? createContextValues(), input, call));
     return { message: res.message, header: res.header, trailer: res.trailer };
   } finally {
     clearTimeout(timer);

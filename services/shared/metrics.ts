@@ -1,5 +1,6 @@
 // Prometheus metrics for one process: Node defaults plus a count and a latency
 // histogram per RPC and code. Services register their domain metrics on `registry`.
+import type { DescMethod } from "@bufbuild/protobuf";
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { TallyCounter, TallyHistogram, type TallyCounterChild, type TallyHistogramChild } from "./tallyMetrics.js";
@@ -41,18 +42,22 @@ export class ProcessMetrics {
     child.duration.observe(seconds);
   }
 
+  /** Records a call of `method` that began at `started` (performance.now()) and ended now, with `error` if it failed. */
+  observeCall(method: DescMethod, started: number, error?: unknown): void {
+    const code = error === undefined ? "ok" : String(ConnectError.from(error).code);
+    this.observe(method.parent.typeName, method.name, code, (performance.now() - started) / 1000);
+  }
+
   /** Interceptor that records every unary and streaming call. */
   interceptor(): Interceptor {
     return (next) => async (req) => {
       const started = performance.now();
-      const labels = [req.service.typeName, req.method.name] as const;
       try {
         const res = await next(req);
-        this.observe(...labels, "ok", (performance.now() - started) / 1000);
+        this.observeCall(req.method, started);
         return res;
       } catch (err) {
-        const code = ConnectError.from(err).code;
-        this.observe(...labels, String(code), (performance.now() - started) / 1000);
+        this.observeCall(req.method, started, err);
         throw err;
       }
     };

@@ -4,6 +4,7 @@
 // meet one set of rules and get every violation at once, in the contract's
 // `violations` shape. What rules cannot say (SSRF, JSON depth and size) stays
 // in the handlers.
+import type { DescMethod, Message } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import type { Interceptor } from "@connectrpc/connect";
 import { createValidator, type Violation as RuleViolation } from "@bufbuild/protovalidate";
@@ -13,15 +14,21 @@ function toViolation(v: RuleViolation): Violation {
   return { field: pathToString(v.field), description: v.message };
 }
 
-export function requestRules(): Interceptor {
-  const validator = createValidator();
+export class RequestRules {
+  private readonly validator = createValidator();
+
+  /** Throws INVALID_ARGUMENT with every violation of `message`, the request of `method`. */
+  check(method: DescMethod, message: Message): void {
+    const result = this.validator.validate(method.input, message);
+    if (result.kind === "invalid") throw invalidArgument(result.violations.map(toViolation));
+    // A rule that does not compile is a bug in the protos: the error boundary logs it as INTERNAL.
+    if (result.kind === "error") throw result.error;
+  }
+}
+
+export function requestRules(rules = new RequestRules()): Interceptor {
   return (next) => async (req) => {
-    if (!req.stream) {
-      const result = validator.validate(req.method.input, req.message);
-      if (result.kind === "invalid") throw invalidArgument(result.violations.map(toViolation));
-      // A rule that does not compile is a bug in the protos: the error boundary logs it as INTERNAL.
-      if (result.kind === "error") throw result.error;
-    }
+    if (!req.stream) rules.check(req.method, req.message);
     return next(req);
   };
 }

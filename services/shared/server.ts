@@ -39,7 +39,11 @@ export interface ServeOptions {
   /** The onering services this process implements (health and reflection list them). */
   implementations: Implementation[];
   interceptors?: Interceptor[];
-  /** Handles a plain HTTP request before Connect sees it (the request id is already set); returns false to pass it on. */
+  /**
+   * Handles a plain HTTP request before Connect sees it; returns false to pass
+   * it on. It writes X-Request-Id itself, with its other headers in one go: the
+   * accepted id is in `req.headers`.
+   */
   httpHandler?: (req: AnyRequest, res: AnyResponse) => boolean;
   /** Whether the process can take traffic now (for /readyz and Health). */
   readiness?: () => boolean | Promise<boolean>;
@@ -124,24 +128,36 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     if (req.httpVersionMajor === 1) drain.addResponse(res as http.ServerResponse);
     const requestId = acceptRequestId(req.headers[requestIdHeader]);
     req.headers[requestIdHeader] = requestId;
-    res.setHeader(requestIdHeader, requestId);
     withRequestId(requestId, () => traced(req, res));
   };
 
   const route = (req: AnyRequest, res: AnyResponse) => {
-    const path = req.url?.split("?")[0];
-    if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
-    if (req.method === "GET" && path === "/readyz") {
-      void ready().then(
-        (ok) => sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "not ready" }),
-        () => sendJson(res, 503, { status: "not ready" }),
-      );
-      return;
+    if (req.method === "GET") {
+      const url = req.url ?? "/";
+      const queryAt = url.indexOf("?");
+      const own = ownGetRoutes.get(queryAt < 0 ? url : url.slice(0, queryAt));
+      if (own !== undefined) {
+        res.setHeader(requestIdHeader, req.headers[requestIdHeader]!);
+        return own(req, res);
+      }
     }
-    if (req.method === "GET" && path === "/metrics") return serveMetrics(req, res);
-    if (grpcUnary(req, res) || options.httpHandler?.(req, res)) return;
+    if (options.httpHandler?.(req, res)) return;
+    res.setHeader(requestIdHeader, req.headers[requestIdHeader]!);
+    if (grpcUnary(req, res)) return;
     connect(req, res);
   };
+  const ownGetRoutes = new Map<string, (req: AnyRequest, res: AnyResponse) => void>([
+    ["/healthz", (_req, res) => sendJson(res, 200, { status: "ok" })],
+    [
+      "/readyz",
+      (_req, res) =>
+        void ready().then(
+          (ok) => sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "not ready" }),
+          () => sendJson(res, 503, { status: "not ready" }),
+        ),
+    ],
+    ["/metrics", serveMetrics],
+  ]);
   // One span per request when tracing is on; `route` itself when it is off.
   const traced = traceRequests(route);
 

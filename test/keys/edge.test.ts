@@ -109,6 +109,51 @@ describe("authentication", () => {
   });
 });
 
+// REST runs the edge, rules, error boundary and metrics as one flat pass (restCalls.ts), Connect as interceptors: both must count alike.
+describe("REST and Connect through the same edge", () => {
+  const scrape = async (name: string, labels: Record<string, string>) => {
+    const text = await (await fetch(`${gw}/metrics`, { headers: bearer(mesh.adminKey) })).text();
+    const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+    return text
+      .split("\n")
+      .filter((line) => line.startsWith(`${name}{`) && wanted.every((l) => line.includes(l)))
+      .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+  };
+  const figures = async () => ({
+    rpcOk: await scrape("onering_rpc_requests_total", { method: "GetMe", code: "ok" }),
+    rpcUnauthenticated: await scrape("onering_rpc_requests_total", { method: "GetMe", code: "16" }),
+    edgeOk: await scrape("onering_external_requests_total", { tier: "pro", outcome: "ok" }),
+    authFailures: await scrape("onering_external_requests_total", { outcome: "auth_failure" }),
+    refusals: await scrape("onering_gateway_refusals_total", { reason: "INVALID_API_KEY" }),
+  });
+
+  it("answer with the same headers and count every call once in the RPC metrics and the edge outcomes", async () => {
+    const { secret } = await createKey(mesh, { name: "both-ways", tier: "pro" });
+    const before = await figures();
+    const rest = await fetch(`${gw}/v1/external/me`, { headers: bearer(secret) });
+    expect(rest.status).toBe(200);
+    const connect = await call(gw, "GetMe", {}, bearer(secret));
+    expect(connect.status).toBe(200);
+    for (const name of ["x-canary-mode", "x-ratelimit-limit", "ratelimit-policy"]) expect(rest.headers.get(name)).toBe(connect.headers.get(name));
+    expect(rest.headers.get("x-request-id")).toBeTruthy();
+
+    const wrong = `${secret.slice(0, -8)}AAAAAAAA`;
+    const refusedRest = await fetch(`${gw}/v1/external/me`, { headers: bearer(wrong) });
+    expect(refusedRest.status).toBe(401);
+    expect(refusedRest.headers.get("x-canary-mode")).toBe("false");
+    expect(((await refusedRest.json()) as { code: string }).code).toBe("INVALID_API_KEY");
+    const refusedConnect = await call(gw, "GetMe", {}, bearer(wrong));
+    expect(refusedConnect.reason).toBe("INVALID_API_KEY");
+
+    const after = await figures();
+    expect(after.rpcOk - before.rpcOk).toBe(2);
+    expect(after.rpcUnauthenticated - before.rpcUnauthenticated).toBe(2);
+    expect(after.edgeOk - before.edgeOk).toBe(2);
+    expect(after.authFailures - before.authFailures).toBe(2);
+    expect(after.refusals - before.refusals).toBe(2);
+  });
+});
+
 describe("admin routes", () => {
   it("refuse an API key with FORBIDDEN, a wrong admin key with 401, and no credential with 401", async () => {
     const { secret } = await createKey(mesh, { name: "not-admin" });

@@ -25,6 +25,8 @@ const callerKey = createContextKey("anonymous", { description: "the caller, as t
 const order: string[] = [];
 const internalIds: Array<string | null> = [];
 const abandoned: unknown[] = [];
+// Held by the test until the client has gone; x-test-late handlers read their signal only then.
+let readLate: Promise<void> = Promise.resolve();
 
 // Stands in for the gateway's auth/limit edge: reads headers, sets a context
 // value and response headers, and throws contract errors carrying headers.
@@ -59,7 +61,19 @@ const fake = fakeGateway({
   },
   // With x-test-hang, waits until its signal aborts, and keeps the reason.
   listApiKeyInventory: (_req, ctx) =>
-    ctx.requestHeader.has("x-test-hang")
+    ctx.requestHeader.has("x-test-late")
+      ? readLate.then(
+          () =>
+            new Promise((_, reject) => {
+              const keep = () => {
+                abandoned.push(ctx.signal.reason);
+                reject(ctx.signal.reason);
+              };
+              if (ctx.signal.aborted) keep();
+              else ctx.signal.addEventListener("abort", keep);
+            }),
+        )
+      : ctx.requestHeader.has("x-test-hang")
       ? new Promise((_, reject) =>
           ctx.signal.addEventListener("abort", () => {
             abandoned.push(ctx.signal.reason);
@@ -285,6 +299,23 @@ describe("a client that goes away", () => {
     await expect.poll(inventoryCalls).toBe(calls + 1);
     req.destroy();
     await expect.poll(() => abandoned.length).toBe(1);
+  });
+
+  // The client is watched from the signal's first read: one read after the client left is aborted all the same.
+  it("over HTTP/1.1 aborts a signal first read after the client left", async () => {
+    abandoned.length = 0;
+    const calls = inventoryCalls();
+    let letRead = () => {};
+    readLate = new Promise((resolve) => (letRead = resolve));
+    const req = http.request(`${base}${path}`, { headers: { "x-test-late": "1" } });
+    req.on("error", () => undefined);
+    req.end();
+    await expect.poll(inventoryCalls).toBe(calls + 1);
+    req.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    letRead();
+    await expect.poll(() => abandoned.length).toBe(1);
+    expect(abandoned[0]).toMatchObject({ rawMessage: "the client went away" });
   });
 
   it("over HTTP/2 (RST_STREAM) aborts the handler's signal", async () => {

@@ -27,8 +27,12 @@ export type RouteMatch =
 
 export class RouteError extends Error {}
 
+const noVariables: Array<[string[], string]> = [];
+
 export class RouteTable {
   readonly routes: readonly Route[];
+  /** Routes whose template is all literal, by path and HTTP method: such a path needs no matching. */
+  private readonly literal = new Map<string, Map<string, Route>>();
 
   constructor(services: DescService[]) {
     const routes = services.flatMap((service) => service.methods.flatMap(routesOf));
@@ -44,10 +48,18 @@ export class RouteTable {
       seen.set(key, route);
     }
     this.routes = routes.sort((a, b) => compareSpecificity(a.template, b.template));
+    // The only template of its shape (checked above), and none is more specific than all literals.
+    for (const route of routes) {
+      if (!route.template.segments.every((s) => s.kind === "literal")) continue;
+      const byMethod = this.literal.get(route.template.source) ?? new Map<string, Route>();
+      this.literal.set(route.template.source, byMethod.set(route.httpMethod, route));
+    }
   }
 
   /** The most specific route for the method and path, or the methods the path allows (none: unknown path). */
   match(httpMethod: string, path: string): RouteMatch {
+    const exact = this.literal.get(path)?.get(httpMethod);
+    if (exact !== undefined) return { route: exact, variables: noVariables };
     const split = splitPath(path);
     if (split === undefined) return { route: undefined, allowed: [] };
     let allowed: Set<string> | undefined;

@@ -3,16 +3,17 @@
 // same interceptors as Connect, and answered in the proto3 JSON mapping with
 // proto field names. Every failure, including 404/405/413/415 and malformed
 // JSON, leaves in the one error shape.
-import { toJson, type DescMethodUnary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { toJson, type DescMessage, type DescMethodUnary, type JsonObject, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, type Interceptor } from "@connectrpc/connect";
+import type http from "node:http";
 import { invalidArgument, meshError } from "../errors.js";
 import { onClientGone } from "../clientGone.js";
 import { HeaderMap } from "../headerMap.js";
 import type { Implementation } from "../implementation.js";
-import { invokeUnary, type UnaryImpl } from "../invokeUnary.js";
+import { invokeUnary, type InvokeInit, type InvokeResult, type UnaryImpl } from "../invokeUnary.js";
 import { loggableError } from "../loggableError.js";
 import type { Logger } from "../logger.js";
-import { acceptRequestId, currentRequestId, requestIdHeader } from "../requestId.js";
+import { acceptRequestId, requestIdHeader } from "../requestId.js";
 import type { AnyRequest, AnyResponse } from "../server.js";
 import { errorResponse } from "./errorResponse.js";
 import { isJsonMediaType } from "./jsonMediaType.js";
@@ -20,10 +21,20 @@ import { openApiDocument, type OpenApiInfo } from "./openapi.js";
 import { requestMessage } from "./requestMessage.js";
 import { RouteTable, type Route } from "./routeTable.js";
 
+/** Runs one transcoded call: the implementation, and whatever guards it. */
+export type UnaryInvoke = (
+  method: DescMethodUnary,
+  impl: UnaryImpl<DescMessage, DescMessage>,
+  input: MessageShape<DescMessage>,
+  init: InvokeInit,
+) => Promise<InvokeResult<DescMessage>>;
+
 export interface TranscoderOptions {
   services: Implementation[];
   /** The interceptors Connect runs for the same services, in the same order. */
   interceptors?: Interceptor[];
+  /** Runs calls instead of `interceptors`: a service's own flat path through the same checks (the gateway's restCalls.ts). */
+  invoke?: UnaryInvoke;
   maxBodyBytes: number;
   logger: Logger;
   /** Serves the generated OpenAPI document at `path` (GET). */
@@ -43,13 +54,14 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
   const routes = new RouteTable(options.services.map((s) => s.service));
   const impls = new Map(options.services.map((s) => [s.service.typeName, s.impl]));
   // Each route's implementation, looked up and bound once rather than on every request.
-  const handlers = new Map<Route, UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>>();
+  const handlers = new Map<Route, UnaryImpl<DescMessage, DescMessage>>();
   for (const route of routes.routes) {
     const impl = impls.get(route.method.parent.typeName);
     const fn = impl?.[route.method.localName];
-    if (typeof fn === "function") handlers.set(route, (fn as UnaryImpl<DescMethodUnary["input"], DescMethodUnary["output"]>).bind(impl));
+    if (typeof fn === "function") handlers.set(route, (fn as UnaryImpl<DescMessage, DescMessage>).bind(impl));
   }
   const interceptors = options.interceptors ?? [];
+  const invoke: UnaryInvoke = options.invoke ?? ((method, impl, input, init) => invokeUnary(method, impl, interceptors, input, init));
   const { logger, maxBodyBytes } = options;
   const openapi = options.openapi && JSON.stringify(openApiDocument(routes, options.openapi));
 
@@ -60,10 +72,10 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
     else if (status < 500) logger.debug({ status, code: body.code }, "REST request refused");
     // INTERNAL from the call itself was logged, once, by the error boundary among the interceptors.
     else if (body.code !== "INTERNAL") logger.warn({ status, code: body.code, message: body.message }, "REST request failed");
-    send(res, status, body, headers);
+    send(res, status, body, headers, requestId);
   };
 
-  const serveRoute = async (req: AnyRequest, res: AnyResponse, route: Route, variables: Array<[string[], string]>, query: string) => {
+  const serveRoute = async (req: AnyRequest, res: AnyResponse, requestId: string, route: Route, variables: Array<[string[], string]>, query: string) => {
     const body = route.body === "" ? undefined : parseJson(await readBody(req, maxBodyBytes), req.headers["content-type"]);
     const input = requestMessage(route, variables, new URLSearchParams(query), body);
     const impl = handlers.get(route);
@@ -71,15 +83,16 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
       throw new ConnectError(`${route.method.parent.typeName}.${route.method.name} is not implemented`, Code.Unimplemented);
     }
     const method = route.method as DescMethodUnary;
-    const result = await invokeUnary(method, impl, interceptors, input, {
+    const result = await invoke(method, impl, input, {
       protocolName: "rest",
       requestMethod: route.httpMethod,
       url: req.url ?? "/",
       requestHeader: HeaderMap.fromIncoming(req.headers),
       onAbortable: (abort) => onClientGone(res, () => abort(meshError("UNAVAILABLE", "the client went away"))),
+      contextValues: createContextValues(),
     });
-    const json = toJson(method.output, result.message, { useProtoFieldName: true, alwaysEmitImplicit: true }) as JsonObject;
-    send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, withTrailers(result.header, result.trailer));
+    const json = toJson(method.output, result.message, jsonOptions) as JsonObject;
+    send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, withTrailers(result.header, result.trailer), requestId);
   };
 
   const handle = (req: AnyRequest, res: AnyResponse): boolean => {
@@ -87,13 +100,11 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
     const queryAt = url.indexOf("?");
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     if (procedurePath.test(path)) return false;
-    // Behind serve() the id is current and already on the response; standalone, it is set here.
-    const current = currentRequestId();
-    const requestId = current ?? acceptRequestId(req.headers[requestIdHeader]);
-    if (current === undefined) res.setHeader(requestIdHeader, requestId);
+    // Behind serve() the header holds the id it accepted already.
+    const requestId = acceptRequestId(req.headers[requestIdHeader]);
     const method = req.method ?? "GET";
     if (openapi !== undefined && path === options.openapi?.path && method === "GET") {
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(openapi) });
+      res.writeHead(200, { [requestIdHeader]: requestId, "content-type": "application/json", "content-length": Buffer.byteLength(openapi) });
       res.end(openapi);
       return true;
     }
@@ -108,7 +119,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
       }
       return true;
     }
-    serveRoute(req, res, match.route, match.variables, queryAt < 0 ? "" : url.slice(queryAt + 1)).catch((err: unknown) => fail(res, err, requestId));
+    serveRoute(req, res, requestId, match.route, match.variables, queryAt < 0 ? "" : url.slice(queryAt + 1)).catch((err: unknown) => fail(res, err, requestId));
     return true;
   };
 
@@ -149,10 +160,23 @@ function withTrailers(header: Headers, trailer: Headers): Headers {
   return merged;
 }
 
-function send(res: AnyResponse, status: number, body: unknown, headers: Headers): void {
+// The proto3 JSON mapping with the proto's own field names, every field present.
+const jsonOptions = { useProtoFieldName: true, alwaysEmitImplicit: true };
+
+const writtenHere = new Set([requestIdHeader, "content-type", "content-length"]);
+
+// All headers in one writeHead: Node then stores the list as given, where
+// setHeader before it would validate and copy each one a second time.
+function send(res: AnyResponse, status: number, body: unknown, headers: Headers, requestId: string): void {
   if (res.headersSent) return;
   const payload = JSON.stringify(body);
-  headers.forEach((value, name) => res.setHeader(name, value));
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) });
+  const head = [requestIdHeader, requestId, "content-type", "application/json", "content-length", String(Buffer.byteLength(payload))];
+  if (headers instanceof HeaderMap) headers.pushTo(head, writtenHere);
+  else
+    headers.forEach((value, name) => {
+      if (!writtenHere.has(name)) head.push(name, value);
+    });
+  // Node's HTTP/2 compatibility response takes the same flat list; only its typings do not say so.
+  (res as http.ServerResponse).writeHead(status, head);
   res.end(payload);
 }
