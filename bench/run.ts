@@ -4,7 +4,7 @@
 //   BENCH_SOAK_SECONDS (60), BENCH_SOAK_RATE (1000 req/s), BENCH_ONLY (comma-separated section names),
 //   BENCH_NOTE (a line about the conditions, e.g. other work on the machine).
 import { execFileSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { gatewaySection } from "./gateway.js";
 import { grpcUnarySection } from "./grpcUnary.js";
@@ -12,6 +12,7 @@ import { describeMachine } from "./machine.js";
 import { memorySection } from "./memory.js";
 import { backlogDrainSection } from "./backlogDrain.js";
 import { noisyNeighbourSection } from "./noisyNeighbour.js";
+import { previousRunSection } from "./previousRun.js";
 import { quickStartSection } from "./quickStart.js";
 import { rateLimitSection } from "./rateLimit.js";
 import type { BenchSettings, Section } from "./section.js";
@@ -58,7 +59,8 @@ for (const section of chosen) {
   console.log(body);
   parts.push("", `## ${section.title}`, "", body);
 }
-parts.push("", `Total time: ${Math.round((Date.now() - started) / 1000)} s.`, "");
+parts.push("", `Total time: ${Math.round((Date.now() - started) / 1000)} s.`);
 const file = new URL("RESULTS.md", import.meta.url);
+parts.push(...previousRunSection(await readFile(file, "utf8").catch(() => undefined)), "");
 await writeFile(file, parts.join("\n"));
 console.log(`bench: wrote ${file.pathname}`);
