@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { meshError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { AnyRequest, AnyResponse } from "../shared/server.js";
-import { requestIdHeader } from "../shared/requestId.js";
+import { acceptRequestId, requestIdHeader } from "../shared/requestId.js";
 import { errorResponse } from "../shared/transcoding/errorResponse.js";
 
 export const consolePath = "/console";
@@ -70,7 +70,7 @@ export function consoleHandler(logger: Logger, dir = fileURLToPath(new URL("../.
     const pathname = url.split("?")[0]!;
     if (pathname !== consolePath && !pathname.startsWith(`${consolePath}/`)) return false;
     if (req.method !== "GET" && req.method !== "HEAD") return false;
-    const requestId = String(req.headers[requestIdHeader]);
+    const requestId = acceptRequestId(req.headers[requestIdHeader]);
     res.setHeader(requestIdHeader, requestId);
     if (pathname === consolePath) {
       res.writeHead(308, { location: `${consolePath}/${url.slice(pathname.length)}` });

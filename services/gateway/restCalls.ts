@@ -12,7 +12,7 @@ import type { ProcessMetrics } from "../shared/metrics.js";
 import type { RequestRules } from "../shared/requestRules.js";
 import type { UnaryInvoke } from "../shared/transcoding/transcoder.js";
 import { callerKey } from "./caller.js";
-import type { EdgeGate, Passage } from "./edgeGate.js";
+import type { EdgeGate } from "./edgeGate.js";
 
 export interface RestCallDeps {
   gate: EdgeGate;
@@ -21,25 +21,22 @@ export interface RestCallDeps {
   logger: Logger;
 }
 
+// The transcoder in front of the gateway serves GatewayService alone, so every call passes the gate.
 export function gatewayRestCalls({ gate, rules, metrics, logger }: RestCallDeps): UnaryInvoke {
   return async (method, impl, input, init) => {
     const started = performance.now();
-    let passage: Passage | undefined;
     try {
-      if (gate.guards(method)) {
-        const admitted = gate.admit(method, init.requestHeader);
-        passage = admitted instanceof Promise ? await admitted : admitted;
-        init.contextValues?.set(callerKey, passage.caller);
-      }
+      const admitted = gate.admit(method, init.requestHeader);
+      const passage = admitted instanceof Promise ? await admitted : admitted;
+      init.contextValues?.set(callerKey, passage.caller);
       let result;
       try {
         rules.check(method, input);
         result = await invokeUnary(method, impl, [], input, init);
       } catch (err) {
-        const error = contractError(err, logger, method.name);
-        throw passage === undefined ? error : gate.failed(passage, error);
+        throw gate.failed(passage, contractError(err, logger, method.name));
       }
-      if (passage !== undefined) gate.passed(passage, result.header);
+      gate.passed(passage, result.header);
       metrics.observeCall(method, started);
       return result;
     } catch (err) {
