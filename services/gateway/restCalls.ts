@@ -4,15 +4,18 @@
 // then the edge, then the error boundary and the rules around the handler), but
 // as plain calls rather than four nested async layers. Those layers were most
 // of a REST call's cost beyond Node's own HTTP work (docs/PERFORMANCE.md).
+// A call that awaits nothing (a cached key with leased tokens, GetMe) ends
+// synchronously, settling no promise at all.
 // With tracing on, REST takes the interceptors instead, spans included.
+import type { DescMessage, DescMethodUnary, MessageShape } from "@bufbuild/protobuf";
 import { contractError } from "../shared/errorBoundary.js";
-import { invokeUnary } from "../shared/invokeUnary.js";
+import { invokeUnary, type InvokeInit, type InvokeResult, type UnaryImpl } from "../shared/invokeUnary.js";
 import type { Logger } from "../shared/logger.js";
 import type { ProcessMetrics } from "../shared/metrics.js";
 import type { RequestRules } from "../shared/requestRules.js";
 import type { UnaryInvoke } from "../shared/transcoding/transcoder.js";
 import { callerKey } from "./caller.js";
-import type { EdgeGate } from "./edgeGate.js";
+import type { EdgeGate, Passage } from "./edgeGate.js";
 
 export interface RestCallDeps {
   gate: EdgeGate;
@@ -21,27 +24,45 @@ export interface RestCallDeps {
   logger: Logger;
 }
 
+type Result = InvokeResult<DescMessage>;
+
 // The transcoder in front of the gateway serves GatewayService alone, so every call passes the gate.
 export function gatewayRestCalls({ gate, rules, metrics, logger }: RestCallDeps): UnaryInvoke {
-  return async (method, impl, input, init) => {
-    const started = performance.now();
-    try {
-      const admitted = gate.admit(method, init.requestHeader);
-      const passage = admitted instanceof Promise ? await admitted : admitted;
-      init.contextValues?.set(callerKey, passage.caller);
-      let result;
-      try {
-        rules.check(method, input);
-        result = await invokeUnary(method, impl, [], input, init);
-      } catch (err) {
-        throw gate.failed(passage, contractError(err, logger, method.name));
-      }
+  // Inside the gate: the rules and the implementation, failures in the contract's shape with the edge's headers.
+  const admitted = (passage: Passage, method: DescMethodUnary, impl: UnaryImpl<DescMessage, DescMessage>, input: MessageShape<DescMessage>, init: InvokeInit): Result | Promise<Result> => {
+    const passed = (result: Result) => {
       gate.passed(passage, result.header);
+      return result;
+    };
+    const failed = (err: unknown): never => {
+      throw gate.failed(passage, contractError(err, logger, method.name));
+    };
+    init.contextValues?.set(callerKey, passage.caller);
+    try {
+      rules.check(method, input);
+      const result = invokeUnary(method, impl, [], input, init);
+      return result instanceof Promise ? result.then(passed, failed) : passed(result);
+    } catch (err) {
+      return failed(err);
+    }
+  };
+
+  return (method, impl, input, init) => {
+    const started = performance.now();
+    const ended = (result: Result) => {
       metrics.observeCall(method, started);
       return result;
-    } catch (err) {
+    };
+    const failed = (err: unknown): never => {
       metrics.observeCall(method, started, err);
       throw err;
+    };
+    try {
+      const passage = gate.admit(method, init.requestHeader);
+      const result = passage instanceof Promise ? passage.then((p) => admitted(p, method, impl, input, init)) : admitted(passage, method, impl, input, init);
+      return result instanceof Promise ? result.then(ended, failed) : ended(result);
+    } catch (err) {
+      return failed(err);
     }
   };
 }

@@ -47,34 +47,69 @@ export interface InvokeResult<O extends DescMessage> {
   trailer: Headers;
 }
 
-export async function invokeUnary<I extends DescMessage, O extends DescMessage>(
+/**
+ * The call's result, synchronously when nothing had to be awaited: no
+ * interceptors and an implementation that answered at once (the gateway's
+ * REST GetMe). A REST call that settles no promise costs no microtask and none
+ * of AsyncLocalStorage's per-promise bookkeeping.
+ */
+export function invokeUnary<I extends DescMessage, O extends DescMessage>(
   method: DescMethodUnary<I, O>,
   impl: UnaryImpl<I, O>,
   interceptors: readonly Interceptor[],
   input: MessageShape<I>,
   init: InvokeInit,
-): Promise<InvokeResult<O>> {
+): InvokeResult<O> | Promise<InvokeResult<O>> {
   const call = new CallSignal(init.onAbortable);
   const deadline = init.timeoutMs === undefined ? undefined : Date.now() + init.timeoutMs;
   const timer = init.timeoutMs === undefined || init.timeoutMs > maxTimerMs ? undefined : setTimeout(() => call.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), init.timeoutMs);
+  // As in Connect, the call's signal ends with the call; a shared reason spares a stack trace per call.
+  const finish = () => {
+    clearTimeout(timer);
+    call.abort(callFinished);
+  };
   const responseHeader = init.responseHeader ?? new HeaderMap();
   const responseTrailer = init.responseTrailer ?? new HeaderMap();
-  const innermost = async (req: UnaryRequest<I, O>): Promise<UnaryResponse<I, O>> => {
+  const answer = (output: MessageInitShape<O>): UnaryResponse<I, O> => ({
+    stream: false,
+    service: method.parent,
+    method,
+    header: responseHeader,
+    trailer: responseTrailer,
+    message: normalize(method.output, output),
+  });
+  const innermost = (req: UnaryRequest<I, O>): UnaryResponse<I, O> | Promise<UnaryResponse<I, O>> => {
     const returned = impl(req.message, new UnaryCallContext(req, init, deadline, responseHeader, responseTrailer));
-    // Most handlers answer at once (GetMe from what the edge holds); only a promise is awaited.
-    const output = returned instanceof Promise ? await returned : returned;
-    return { stream: false, service: method.parent, method, header: responseHeader, trailer: responseTrailer, message: normalize(method.output, output) };
+    return returned instanceof Promise ? returned.then(answer) : answer(returned);
   };
-  let next = innermost as (req: UnaryRequest<I, O>) => Promise<UnaryResponse<I, O>>;
-  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as never;
+  const request = new UnaryCallRequest(method, init, init.contextValues ?? createContextValues(), input, call);
+  let outcome: UnaryResponse<I, O> | Promise<UnaryResponse<I, O>>;
   try {
-    const res = await next(new UnaryCallRequest(method, init, init.contextValues ?? createContextValues(), input, call));
-    return { message: res.message, header: res.header, trailer: res.trailer };
-  } finally {
-    clearTimeout(timer);
-    // As in Connect, the call's signal ends with the call; a shared reason spares a stack trace per call.
-    call.abort(callFinished);
+    if (interceptors.length === 0) {
+      outcome = innermost(request);
+    } else {
+      let next = (async (req: UnaryRequest<I, O>) => innermost(req)) as (req: UnaryRequest<I, O>) => Promise<UnaryResponse<I, O>>;
+      for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as never;
+      outcome = next(request);
+    }
+  } catch (err) {
+    finish();
+    throw err;
   }
+  if (!(outcome instanceof Promise)) {
+    finish();
+    return outcome;
+  }
+  return outcome.then(
+    (res) => {
+      finish();
+      return res;
+    },
+    (err: unknown) => {
+      finish();
+      throw err;
+    },
+  );
 }
 
 // The request and the handler context are class instances with the signal

@@ -21,13 +21,13 @@ import { openApiDocument, type OpenApiInfo } from "./openapi.js";
 import { requestMessage } from "./requestMessage.js";
 import { RouteTable, type Route } from "./routeTable.js";
 
-/** Runs one transcoded call: the implementation, and whatever guards it. */
+/** Runs one transcoded call: the implementation, and whatever guards it; synchronously when nothing had to be awaited. */
 export type UnaryInvoke = (
   method: DescMethodUnary,
   impl: UnaryImpl<DescMessage, DescMessage>,
   input: MessageShape<DescMessage>,
   init: InvokeInit,
-) => Promise<InvokeResult<DescMessage>>;
+) => InvokeResult<DescMessage> | Promise<InvokeResult<DescMessage>>;
 
 export interface TranscoderOptions {
   services: Implementation[];
@@ -75,15 +75,20 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
     send(res, status, body, headers, requestId);
   };
 
-  const serveRoute = async (req: AnyRequest, res: AnyResponse, requestId: string, route: Route, variables: Array<[string[], string]>, query: string) => {
-    const body = route.body === "" ? undefined : parseJson(await readBody(req, maxBodyBytes), req.headers["content-type"]);
+  // A route without a body is served synchronously as far as the call allows.
+  const serveRoute = (req: AnyRequest, res: AnyResponse, requestId: string, route: Route, variables: Array<[string[], string]>, query: string): void | Promise<void> => {
+    if (route.body === "") return call(req, res, requestId, route, variables, query, undefined);
+    return readBody(req, maxBodyBytes).then((text) => call(req, res, requestId, route, variables, query, parseJson(text, req.headers["content-type"])));
+  };
+
+  const call = (req: AnyRequest, res: AnyResponse, requestId: string, route: Route, variables: Array<[string[], string]>, query: string, body: JsonValue | undefined): void | Promise<void> => {
     const input = requestMessage(route, variables, new URLSearchParams(query), body);
     const impl = handlers.get(route);
     if (impl === undefined) {
       throw new ConnectError(`${route.method.parent.typeName}.${route.method.name} is not implemented`, Code.Unimplemented);
     }
     const method = route.method as DescMethodUnary;
-    const result = await invoke(method, impl, input, {
+    const result = invoke(method, impl, input, {
       protocolName: "rest",
       requestMethod: route.httpMethod,
       url: req.url ?? "/",
@@ -91,8 +96,11 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
       onAbortable: (abort) => onClientGone(res, () => abort(meshError("UNAVAILABLE", "the client went away"))),
       contextValues: createContextValues(),
     });
-    const json = toJson(method.output, result.message, jsonOptions) as JsonObject;
-    send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, withTrailers(result.header, result.trailer), requestId);
+    const answer = ({ message, header, trailer }: InvokeResult<DescMessage>) => {
+      const json = toJson(method.output, message, jsonOptions) as JsonObject;
+      send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, withTrailers(header, trailer), requestId);
+    };
+    return result instanceof Promise ? result.then(answer) : answer(result);
   };
 
   const handle = (req: AnyRequest, res: AnyResponse): boolean => {
@@ -119,7 +127,12 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
       }
       return true;
     }
-    serveRoute(req, res, requestId, match.route, match.variables, queryAt < 0 ? "" : url.slice(queryAt + 1)).catch((err: unknown) => fail(res, err, requestId));
+    try {
+      const served = serveRoute(req, res, requestId, match.route, match.variables, queryAt < 0 ? "" : url.slice(queryAt + 1));
+      if (served instanceof Promise) served.catch((err: unknown) => fail(res, err, requestId));
+    } catch (err) {
+      fail(res, err, requestId);
+    }
     return true;
   };
 
