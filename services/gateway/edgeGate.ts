@@ -133,7 +133,7 @@ export class EdgeGate {
 
   private checkKey(passage: Passage, header: Headers): Passage | Promise<Passage> {
     if (!this.deps.flags.enabled("external_api_enabled")) throw meshError("EXTERNAL_API_DISABLED", "the external API is switched off");
-    const verified = this.deps.verifier.verify(presentedCredential(header));
+    const verified = this.deps.verifier.verify(presentedCredential(header), header);
     return verified instanceof Promise ? verified.then((key) => this.checkQuota(passage, key)) : this.checkQuota(passage, verified);
   }
 

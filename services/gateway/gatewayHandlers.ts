@@ -9,6 +9,8 @@ import type { KeyService } from "../../gen/onering/v1/key_pb.js";
 import type { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import type { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import { invalidArgument } from "../shared/errors.js";
+import { causedBy } from "../shared/internalClient.js";
+import { requestIdOf } from "../shared/requestId.js";
 import { jsonDepthViolations } from "../shared/jsonDepth.js";
 import { flagNames, isFlagName, type FlagState, type RuntimeFlags } from "../shared/runtimeFlags.js";
 import { apiKeyCaller, callerKey } from "./caller.js";
@@ -52,7 +54,7 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
   const webhooks = <T>(call: Promise<T>) => forwarded(call, "WebhookService");
   const monitoring = <T>(call: Promise<T>) => forwarded(call, "MetricsService");
   // Webhook calls act for the calling key only; WebhookService scopes by this header.
-  const asOwner = (ctx: HandlerContext) => ({ headers: { [ownerHeader]: apiKeyCaller(ctx.values.get(callerKey)).key.id } });
+  const asOwner = (ctx: HandlerContext) => causedBy(ctx.requestHeader, { [ownerHeader]: apiKeyCaller(ctx.values.get(callerKey)).key.id });
 
   return {
     // Answered from what the edge already holds (verified key, lease, usage
@@ -80,37 +82,37 @@ export function createGatewayHandlers(clients: InternalClients, flags: RuntimeFl
     testWebhook: (req, ctx) => webhooks(webhook.testWebhook(req, asOwner(ctx))),
     listDeliveries: (req, ctx) => webhooks(webhook.listDeliveries(req, asOwner(ctx))),
 
-    createKey: (req) => keys(key.createKey(req)),
-    listKeys: (req) => keys(key.listKeys(req)),
-    getKey: (req) => keys(key.getKey(req)),
-    updateKey: (req) => changing(req.id, key.updateKey(req)),
-    revokeKey: (req) => changing(req.id, key.revokeKey(req)),
-    rotateKey: (req) => changing(req.id, key.rotateKey(req)),
+    createKey: (req, ctx) => keys(key.createKey(req, causedBy(ctx.requestHeader))),
+    listKeys: (req, ctx) => keys(key.listKeys(req, causedBy(ctx.requestHeader))),
+    getKey: (req, ctx) => keys(key.getKey(req, causedBy(ctx.requestHeader))),
+    updateKey: (req, ctx) => changing(req.id, key.updateKey(req, causedBy(ctx.requestHeader))),
+    revokeKey: (req, ctx) => changing(req.id, key.revokeKey(req, causedBy(ctx.requestHeader))),
+    rotateKey: (req, ctx) => changing(req.id, key.rotateKey(req, causedBy(ctx.requestHeader))),
 
     // WebhookService checks this too, but data nested past ~49 levels cannot even
     // cross the hop to it (a decoder error), so Connect and gRPC callers are refused here.
-    async publishEvent(req) {
+    async publishEvent(req, ctx) {
       const tooDeep = jsonDepthViolations(req.data, "data");
       if (tooDeep.length > 0) throw invalidArgument(tooDeep);
-      return webhooks(webhook.publishEvent(req));
+      return webhooks(webhook.publishEvent(req, causedBy(ctx.requestHeader)));
     },
-    listDeadLetters: (req) => webhooks(webhook.listDeadLetters(req)),
-    replayDelivery: (req) => webhooks(webhook.replayDelivery(req)),
-    replayDeadLetters: (req) => webhooks(webhook.replayDeadLetters(req)),
-    listEndpoints: (req) => webhooks(webhook.listEndpoints(req)),
+    listDeadLetters: (req, ctx) => webhooks(webhook.listDeadLetters(req, causedBy(ctx.requestHeader))),
+    replayDelivery: (req, ctx) => webhooks(webhook.replayDelivery(req, causedBy(ctx.requestHeader))),
+    replayDeadLetters: (req, ctx) => webhooks(webhook.replayDeadLetters(req, causedBy(ctx.requestHeader))),
+    listEndpoints: (req, ctx) => webhooks(webhook.listEndpoints(req, causedBy(ctx.requestHeader))),
 
     listFlags: () => create(ListFlagsResponseSchema, { flags: flags.list().map(toFlag) }),
     // gateway.proto's rules (checked before this runs) require a known name and `enabled`; this only narrows the types.
     async setFlag(req, ctx) {
       if (!isFlagName(req.name) || req.enabled === undefined) throw invalidArgument([{ field: "name", description: `must be one of ${flagNames.join(", ")}` }]);
-      return create(SetFlagResponseSchema, { flag: toFlag(await flags.set(req.name, req.enabled, flipAuthor(ctx.requestHeader))) });
+      return create(SetFlagResponseSchema, { flag: toFlag(await flags.set(req.name, req.enabled, flipAuthor(ctx.requestHeader), requestIdOf(ctx.requestHeader))) });
     },
 
     listFlagChanges: async () => create(ListFlagChangesResponseSchema, { changes: (await flags.changes()).map(toFlag) }),
 
-    getExternalMetrics: (req) => monitoring(metrics.getExternalMetrics(req)),
-    getWebhookMetrics: (req) => monitoring(metrics.getWebhookMetrics(req)),
-    listApiKeyInventory: (req) => monitoring(metrics.listApiKeyInventory(req)),
-    getMinuteSeries: (req) => monitoring(metrics.getMinuteSeries(req)),
+    getExternalMetrics: (req, ctx) => monitoring(metrics.getExternalMetrics(req, causedBy(ctx.requestHeader))),
+    getWebhookMetrics: (req, ctx) => monitoring(metrics.getWebhookMetrics(req, causedBy(ctx.requestHeader))),
+    listApiKeyInventory: (req, ctx) => monitoring(metrics.listApiKeyInventory(req, causedBy(ctx.requestHeader))),
+    getMinuteSeries: (req, ctx) => monitoring(metrics.getMinuteSeries(req, causedBy(ctx.requestHeader))),
   };
 }

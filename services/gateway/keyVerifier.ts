@@ -8,6 +8,7 @@ import type { Client, ConnectError } from "@connectrpc/connect";
 import type { ApiKey, KeyService } from "../../gen/onering/v1/key_pb.js";
 import { hashApiKey, isWellFormedApiKey, maxKeyLength } from "../shared/apiKeyFormat.js";
 import { meshError, reasonOf } from "../shared/errors.js";
+import { causedBy } from "../shared/internalClient.js";
 import { passOn } from "./internalErrors.js";
 
 const malformed = () => meshError("INVALID_API_KEY", "malformed API key");
@@ -33,8 +34,11 @@ export class KeyVerifier {
     private readonly options: KeyVerifierOptions,
   ) {}
 
-  /** The key of a presented secret, or the contract's 401 (thrown at once when it is known); a cached key needs no await. */
-  verify(secret: string): ApiKey | Promise<ApiKey> {
+  /**
+   * The key of a presented secret, or the contract's 401 (thrown at once when it is known); a cached key needs no await.
+   * `requestHeader` is the request that presented it, whose id a lookup carries.
+   */
+  verify(secret: string, requestHeader: Headers): ApiKey | Promise<ApiKey> {
     // Only well-formed secrets are ever cached, so a hit needs no format check; the length check keeps long junk unhashed.
     if (secret.length !== maxKeyLength) throw malformed();
     const hash = hashApiKey(secret);
@@ -46,7 +50,7 @@ export class KeyVerifier {
     if (!isWellFormedApiKey(secret)) throw malformed();
     let pending = this.inflight.get(hash);
     if (!pending) {
-      pending = this.lookup(secret, hash).finally(() => this.inflight.delete(hash));
+      pending = this.lookup(secret, hash, requestHeader).finally(() => this.inflight.delete(hash));
       this.inflight.set(hash, pending);
     }
     return pending;
@@ -59,11 +63,11 @@ export class KeyVerifier {
     this.hashesByKey.delete(keyId);
   }
 
-  private async lookup(secret: string, hash: string): Promise<ApiKey> {
+  private async lookup(secret: string, hash: string, requestHeader: Headers): Promise<ApiKey> {
     const generation = this.generation;
     const ttlEnd = Date.now() + this.options.ttlMs;
     try {
-      const res = await this.keys.verifyKey({ secret });
+      const res = await this.keys.verifyKey({ secret }, causedBy(requestHeader));
       const key = res.key!;
       const validUntil = res.validUntil ? timestampDate(res.validUntil).getTime() : Infinity;
       if (generation === this.generation) {

@@ -35,7 +35,7 @@ export function gatewayRestCalls({ gate, rules, metrics, logger }: RestCallDeps)
       return result;
     };
     const failed = (err: unknown): never => {
-      throw gate.failed(passage, contractError(err, logger, method.name));
+      throw gate.failed(passage, contractError(err, logger, method.name, init.requestHeader));
     };
     init.contextValues?.set(callerKey, passage.caller);
     try {

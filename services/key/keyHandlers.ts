@@ -10,6 +10,7 @@ import type { MeshConfig } from "../shared/config.js";
 import { meshError } from "../shared/errors.js";
 import { secretsEqual } from "../shared/internalAuth.js";
 import type { Logger } from "../shared/logger.js";
+import { requestIdOf } from "../shared/requestId.js";
 import type { KeyRow, KeyStore } from "./keyStore.js";
 import { hourlyLimit, windowSeconds, windowStartOf } from "./limits.js";
 import { decodePageToken, encodePageToken } from "./pageToken.js";
@@ -37,7 +38,7 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
   };
 
   return {
-    async createKey(req) {
+    async createKey(req, ctx) {
       const at = now();
       const secret = generateApiKey(req.testMode);
       const row = await store.insert({
@@ -51,7 +52,7 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
         createdAt: at,
         expiresAt: req.expireTime ? timestampDate(req.expireTime) : null,
       });
-      logger.info({ keyId: row.id, tier: row.tier, canary: row.canary }, "key created");
+      logger.info({ request_id: requestIdOf(ctx.requestHeader), keyId: row.id, tier: row.tier, canary: row.canary }, "key created");
       return create(CreateKeyResponseSchema, { key: apiKey(row), secret });
     },
 
@@ -76,7 +77,7 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
       return create(GetKeyResponseSchema, { key: apiKey(await existing(req.id)) });
     },
 
-    async updateKey(req) {
+    async updateKey(req, ctx) {
       await existing(req.id);
       const changes: Partial<Pick<KeyRow, "name" | "tier" | "canary">> = {};
       if (req.name !== undefined) changes.name = req.name;
@@ -85,11 +86,11 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
       const row = await store.update(req.id, changes);
       if (!row) throw notFound(req.id);
       deps.keyChanged(row.id);
-      logger.info({ keyId: row.id, changed: Object.keys(changes) }, "key updated");
+      logger.info({ request_id: requestIdOf(ctx.requestHeader), keyId: row.id, changed: Object.keys(changes) }, "key updated");
       return create(UpdateKeyResponseSchema, { key: apiKey(row) });
     },
 
-    async rotateKey(req) {
+    async rotateKey(req, ctx) {
       const current = await existing(req.id);
       if (current.revokedAt) throw meshError("API_KEY_REVOKED", "a revoked key cannot be rotated");
       const previousValidUntil = new Date(now().getTime() + Number(req.gracePeriodSeconds) * 1000);
@@ -97,16 +98,16 @@ export function createKeyHandlers(deps: KeyHandlerDeps): ServiceImpl<typeof KeyS
       const row = await store.rotate(req.id, hashApiKey(secret), apiKeyPrefix(secret), previousValidUntil);
       if (!row) throw meshError("API_KEY_REVOKED", "a revoked key cannot be rotated");
       deps.keyChanged(row.id);
-      logger.info({ keyId: row.id, graceSeconds: Number(req.gracePeriodSeconds) }, "key rotated");
+      logger.info({ request_id: requestIdOf(ctx.requestHeader), keyId: row.id, graceSeconds: Number(req.gracePeriodSeconds) }, "key rotated");
       return create(RotateKeyResponseSchema, { key: apiKey(row), secret, previousSecretExpireTime: timestampFromDate(previousValidUntil) });
     },
 
-    async revokeKey(req) {
+    async revokeKey(req, ctx) {
       await existing(req.id);
       const row = await store.revoke(req.id, now());
       if (!row) throw notFound(req.id);
       deps.keyChanged(row.id);
-      logger.info({ keyId: row.id }, "key revoked");
+      logger.info({ request_id: requestIdOf(ctx.requestHeader), keyId: row.id }, "key revoked");
       return create(RevokeKeyResponseSchema, { key: apiKey(row) });
     },
 

@@ -7,6 +7,7 @@ import type { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import type { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
 import type { MeshConfig } from "../shared/config.js";
 import type { Storage } from "../shared/database.js";
+import { causedBy } from "../shared/internalClient.js";
 import { computeAlerts } from "./alerts.js";
 import { quantileSeconds } from "./latencyBuckets.js";
 import { minuteSums, requestSums, webhookSums, type RequestSums, type WebhookSums } from "./rollupQueries.js";
@@ -31,11 +32,11 @@ export interface MetricsServiceDeps {
 }
 
 export function createMetricsService({ config, db, keys, webhooks }: MetricsServiceDeps): ServiceImpl<typeof MetricsService> {
-  const allKeys = async (includeRevoked: boolean) => {
+  const allKeys = async (requestHeader: Headers, includeRevoked: boolean) => {
     const items = [];
     let pageToken = "";
     do {
-      const page = await keys.listKeys({ pageSize: 200, pageToken, includeRevoked });
+      const page = await keys.listKeys({ pageSize: 200, pageToken, includeRevoked }, causedBy(requestHeader));
       items.push(...page.keys);
       pageToken = page.nextPageToken;
     } while (pageToken);
@@ -62,9 +63,9 @@ export function createMetricsService({ config, db, keys, webhooks }: MetricsServ
   };
 
   return {
-    async getExternalMetrics(req) {
+    async getExternalMetrics(req, ctx) {
       const windowSeconds = windowOf(req.windowSeconds);
-      const [sums, active] = await Promise.all([requestSums(db, windowSeconds), allKeys(false).then(activeByTier)]);
+      const [sums, active] = await Promise.all([requestSums(db, windowSeconds), allKeys(ctx.requestHeader, false).then(activeByTier)]);
       const byOutcome: Record<string, bigint> = {};
       const byTier: Record<string, { requests: Record<string, bigint>; rateLimitHits: bigint; activeKeys: bigint; keysWithTraffic24h: bigint }> = {};
       for (const [tier, count] of Object.entries(active)) byTier[tier] = { requests: {}, rateLimitHits: 0n, activeKeys: count, keysWithTraffic24h: 0n };
@@ -96,9 +97,9 @@ export function createMetricsService({ config, db, keys, webhooks }: MetricsServ
       };
     },
 
-    async getWebhookMetrics(req) {
+    async getWebhookMetrics(req, ctx) {
       const windowSeconds = windowOf(req.windowSeconds);
-      const [sums, live] = await Promise.all([webhookSums(db, windowSeconds), webhooks.getDeliveryStats({})]);
+      const [sums, live] = await Promise.all([webhookSums(db, windowSeconds), webhooks.getDeliveryStats({}, causedBy(ctx.requestHeader))]);
       const delivered = sums.outcomes.get("delivered") ?? { count: 0, attempts: 0 };
       const replayRejected = webhookCount(sums, "replay_rejected");
       const publishes = webhookCount(sums, "published") + replayRejected;
@@ -136,8 +137,8 @@ export function createMetricsService({ config, db, keys, webhooks }: MetricsServ
       };
     },
 
-    async listApiKeyInventory(req) {
-      const [usage, items] = await Promise.all([requestSums(db, day), allKeys(req.includeRevoked)]);
+    async listApiKeyInventory(req, ctx) {
+      const [usage, items] = await Promise.all([requestSums(db, day), allKeys(ctx.requestHeader, req.includeRevoked)]);
       const byTier = activeByTier(items);
       return {
         keys: items.map((key) => ({

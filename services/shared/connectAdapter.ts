@@ -7,6 +7,7 @@ import { createAsyncIterable, readAllBytes, uResponseNotFound, type UniversalHan
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { acceptedCompression, canNestDeeply, deepRequestRefusal, emptyRequestBody, probeDeepRequest } from "./deepRequestProbe.js";
 import type { Logger } from "./logger.js";
+import { requestIdHeader } from "./requestId.js";
 import type { AnyRequest, AnyResponse } from "./server.js";
 
 export interface ConnectAdapterOptions {
@@ -54,7 +55,7 @@ export function createConnectAdapter(options: ConnectAdapterOptions): (req: AnyR
     serve(uHandler, req, res).catch((err: unknown) => {
       // A client that went away is not a failure of ours.
       if (ConnectError.from(err).code === Code.Aborted) return;
-      options.logger.error({ err, rpc: `${uHandler.service.typeName}/${uHandler.method.name}` }, "connect handler failed");
+      options.logger.error({ err, rpc: `${uHandler.service.typeName}/${uHandler.method.name}`, request_id: req.headers[requestIdHeader] }, "connect handler failed");
     });
   };
 }

@@ -6,20 +6,20 @@
 //   a lost or refused Postgres/NATS connection becomes UNAVAILABLE, which
 //   callers retry, so a database restart never answers 500 (the outage shows
 //   in /readyz and the drivers' own warnings, not in a line per refused call);
-//   anything else is a bug: logged here, once, with the request id (the
-//   logger's mixin adds it), then answered as a bare INTERNAL, since its
-//   message may hold internals.
+//   anything else is a bug: logged here, once, with the request id, then
+//   answered as a bare INTERNAL, since its message may hold internals.
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { isConnectionLoss } from "./connectionLoss.js";
 import { meshError } from "./errors.js";
 import { loggableError } from "./loggableError.js";
 import type { Logger } from "./logger.js";
+import { requestIdOf } from "./requestId.js";
 
-/** The contract error a client gets for `err`; an unexpected one is logged first. */
-export function contractError(err: unknown, logger: Logger, method: string): ConnectError {
+/** The contract error a client gets for `err`, from a call with these request headers; an unexpected one is logged first. */
+export function contractError(err: unknown, logger: Logger, method: string, requestHeader: Headers): ConnectError {
   if (err instanceof ConnectError) return err;
   if (isConnectionLoss(err)) return meshError("UNAVAILABLE", "a backing service is unreachable");
-  logger.error({ method, error: loggableError(err) }, "unexpected error");
+  logger.error({ method, request_id: requestIdOf(requestHeader), error: loggableError(err) }, "unexpected error");
   return meshError("INTERNAL", "internal error");
 }
 
@@ -28,7 +28,7 @@ export function errorBoundary(logger: Logger): Interceptor {
     try {
       return await next(req);
     } catch (err) {
-      throw contractError(err, logger, req.method.name);
+      throw contractError(err, logger, req.method.name, req.header);
     }
   };
 }

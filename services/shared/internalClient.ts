@@ -1,14 +1,15 @@
 // Clients for calls inside the mesh: gRPC over one kept-alive HTTP/2
-// connection, with the internal token, the caller's request id, its trace
-// context (when tracing is on) and a deadline;
-// unary calls take the fast path of grpcUnaryTransport.ts.
+// connection, with the internal token, its trace context (when tracing is on)
+// and a deadline; a call made while serving a request carries that request's
+// id when the handler passes causedBy(ctx.requestHeader).
+// Unary calls take the fast path of grpcUnaryTransport.ts.
 import type { DescService } from "@bufbuild/protobuf";
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import net from "node:net";
 import tls from "node:tls";
 import { createGrpcUnaryTransport } from "./grpcUnaryTransport.js";
-import { currentRequestId, requestIdHeader } from "./requestId.js";
+import { requestIdHeader, requestIdOf } from "./requestId.js";
 import { rpcClientSpans } from "./tracing.js";
 
 export interface InternalClientOptions {
@@ -29,17 +30,18 @@ function connectWithoutNagle(authority: URL): net.Socket {
   return socket.setNoDelay(true);
 }
 
+/** Options for an internal call made while serving the request with these headers: its id travels along, beside `headers`. */
+export function causedBy(requestHeader: Headers, headers: Record<string, string> = {}): CallOptions {
+  const id = requestIdOf(requestHeader);
+  return { headers: id === undefined ? headers : { ...headers, [requestIdHeader]: id } };
+}
+
 export function createInternalClient<S extends DescService>(service: S, options: InternalClientOptions): Client<S> {
   const authenticate: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${options.internalToken}`);
     return next(req);
   };
-  const forwardRequestId: Interceptor = (next) => (req) => {
-    const id = currentRequestId();
-    if (id !== undefined && !req.header.has(requestIdHeader)) req.header.set(requestIdHeader, id);
-    return next(req);
-  };
-  const interceptors = [authenticate, forwardRequestId, ...rpcClientSpans(options.baseUrl)];
+  const interceptors = [authenticate, ...rpcClientSpans(options.baseUrl)];
   const defaultTimeoutMs = options.timeoutMs ?? 5000;
   // One connection for unary calls and streams alike.
   const sessions = new Http2SessionManager(options.baseUrl, { pingIntervalMs: 10_000, idleConnectionTimeoutMs: 60_000 }, { createConnection: connectWithoutNagle });

@@ -3,7 +3,6 @@
 // and a failed call's error is logged as loggableError() describes it, without
 // the query parameters and row values a database error carries.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
-import { currentRequestId } from "./requestId.js";
 import { currentTraceIds } from "./tracing.js";
 
 export type { Logger };
@@ -15,14 +14,9 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? "inf
     level,
     base: { service: name },
     timestamp: pino.stdTimeFunctions.isoTime,
-    // Every line logged while serving a request names it, so one id finds the whole
-    // trail; inside a trace the line also names the trace and span.
-    mixin: () => {
-      const requestId = currentRequestId();
-      const ids = currentTraceIds();
-      if (ids === undefined) return requestId === undefined ? {} : { request_id: requestId };
-      return requestId === undefined ? ids : { request_id: requestId, ...ids };
-    },
+    // A line logged while serving a request names it (request_id, passed by the
+    // caller: see requestId.ts); inside a trace the line also names the trace and span.
+    mixin: () => currentTraceIds() ?? {},
     redact: {
       paths: ["secret", "*.secret", "authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "adminKey", "internalToken", "apiKey", "*.apiKey"],
       censor: "[redacted]",

@@ -116,10 +116,11 @@ export class RuntimeFlags {
   }
 
   /** Sets a flag mesh-wide and records who changed it (the audit trail is the log and the KV history). */
-  async set(name: FlagName, enabled: boolean, by: string): Promise<FlagState> {
+  /** `requestId` names the request that set it in the audit line. */
+  async set(name: FlagName, enabled: boolean, by: string, requestId?: string): Promise<FlagState> {
     const stored: StoredFlag = { enabled, updated_at: new Date().toISOString(), updated_by: by };
     await this.kv.put(name, JSON.stringify(stored));
-    this.logger.info({ audit: true, flag: name, enabled, by }, "runtime flag set");
+    this.logger.info({ audit: true, flag: name, enabled, by, request_id: requestId }, "runtime flag set");
     this.apply(name, stored);
     return this.states.get(name)!;
   }

@@ -21,7 +21,7 @@ import { listenForMetrics, metricsResponder } from "./metricsEndpoint.js";
 import { ProtocolSniffer } from "./protocolSniffer.js";
 import { registerReflection } from "./reflection.js";
 import { meshError } from "./errors.js";
-import { acceptRequestId, requestIdHeader, withRequestId } from "./requestId.js";
+import { acceptRequestId, requestIdHeader } from "./requestId.js";
 import { closeTimedOut, closeWhenIdle, createHttp1Server } from "./slowClients.js";
 import { errorResponse } from "./transcoding/errorResponse.js";
 import { rpcServerSpans, traceRequests } from "./tracing.js";
@@ -126,9 +126,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // interceptors and handlers further in read the accepted id, not the raw one.
   const handler = (req: AnyRequest, res: AnyResponse) => {
     if (req.httpVersionMajor === 1) drain.addResponse(res as http.ServerResponse);
-    const requestId = acceptRequestId(req.headers[requestIdHeader]);
-    req.headers[requestIdHeader] = requestId;
-    withRequestId(requestId, () => traced(req, res));
+    req.headers[requestIdHeader] = acceptRequestId(req.headers[requestIdHeader]);
+    traced(req, res);
   };
 
   const route = (req: AnyRequest, res: AnyResponse) => {

@@ -14,8 +14,7 @@ import {
   type HealthCheckRequest,
   type HealthCheckResponse,
 } from "../../gen/health/v1/health_pb.js";
-import { createInternalClient } from "../../services/shared/internalClient.js";
-import { withRequestId } from "../../services/shared/requestId.js";
+import { causedBy, createInternalClient } from "../../services/shared/internalClient.js";
 import { freePort } from "../harness/mesh.js";
 
 const token = "t".repeat(32);
@@ -84,9 +83,8 @@ describe("internal client, unary fast path", () => {
   it("sends the message with the internal token, the request id and the caller's headers; returns the message, headers and trailers", async () => {
     let header: Headers | undefined;
     let trailer: Headers | undefined;
-    const res = await withRequestId("req_fast_1", () =>
-      client().check({ service: "" }, { headers: { "x-owner": "key_1" }, onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) }),
-    );
+    const served = new Headers({ "x-request-id": "req_fast_1" });
+    const res = await client().check({ service: "" }, { ...causedBy(served, { "x-owner": "key_1" }), onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) });
     expect(res.status).toBe(Status.SERVING);
     expect(header?.get("x-served-by")).toBe("grpc-js");
     expect(trailer?.get("x-trailer")).toBe("done");

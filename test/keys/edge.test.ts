@@ -196,6 +196,22 @@ describe("admin routes", () => {
     expect([missing.status, missing.reason]).toEqual([404, "NOT_FOUND"]);
   });
 
+  it("carry the request id to KeyService, whose log lines of the change name it", async () => {
+    const viaConnect = await call(gw, "CreateKey", { name: "traced" }, { ...bearer(mesh.adminKey), "x-request-id": "it-forwarded-create" });
+    expect(viaConnect.status).toBe(200);
+    const viaRest = await fetch(`${gw}/v1/admin/external/keys/${viaConnect.body.key.id}`, {
+      method: "PATCH",
+      headers: { ...bearer(mesh.adminKey), "content-type": "application/json", "x-request-id": "it-forwarded-update" },
+      body: JSON.stringify({ name: "traced-2" }),
+    });
+    expect(viaRest.status).toBe(200);
+    const logs = mesh.processes.get("key")!.logs;
+    const lineOf = (id: string) => logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.request_id === id);
+    expect(await eventually(async () => lineOf("it-forwarded-create") !== undefined && lineOf("it-forwarded-update") !== undefined, 5_000)).toBe(true);
+    expect(lineOf("it-forwarded-create")).toMatchObject({ msg: "key created", keyId: viaConnect.body.key.id });
+    expect(lineOf("it-forwarded-update")).toMatchObject({ msg: "key updated", keyId: viaConnect.body.key.id });
+  });
+
   it("reject bad input with INVALID_ARGUMENT and violations, writing nothing", async () => {
     const a = admin(mesh);
     const before = (await a("ListKeys", { pageSize: 200, includeRevoked: true })).body.keys.length;

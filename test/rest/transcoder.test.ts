@@ -11,10 +11,9 @@ import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
 import { meshError } from "../../services/shared/errors.js";
-import { createInternalClient } from "../../services/shared/internalClient.js";
+import { causedBy, createInternalClient } from "../../services/shared/internalClient.js";
 import { createLogger } from "../../services/shared/logger.js";
 import { ProcessMetrics } from "../../services/shared/metrics.js";
-import { currentRequestId } from "../../services/shared/requestId.js";
 import { serve, type RunningServer } from "../../services/shared/server.js";
 import { createTranscoder } from "../../services/shared/transcoding/transcoder.js";
 import { implementation } from "../../services/shared/implementation.js";
@@ -52,7 +51,7 @@ const inner: Interceptor = (next) => (req) => {
 let server: RunningServer;
 let base: string;
 const fake = fakeGateway({
-  getMe: (_req, ctx) => ({ id: "key_1", name: ctx.values.get(callerKey), tier: currentRequestId() }),
+  getMe: (_req, ctx) => ({ id: "key_1", name: ctx.values.get(callerKey), tier: ctx.requestHeader.get("x-request-id") }),
   getKey: () => {
     throw meshError("NOT_FOUND", "no key key_404");
   },
@@ -81,9 +80,9 @@ const fake = fakeGateway({
           }),
         )
       : fakeResponses.listApiKeyInventory,
-  getWebhookMetrics: async () => {
+  getWebhookMetrics: async (_req, ctx) => {
     // Calls back into the mesh, as the real gateway does, to see the request id travel.
-    await createInternalClient(GatewayService, { baseUrl: base, internalToken: "t".repeat(16) }).listFlags({});
+    await createInternalClient(GatewayService, { baseUrl: base, internalToken: "t".repeat(16) }).listFlags({}, causedBy(ctx.requestHeader));
     return {};
   },
 });

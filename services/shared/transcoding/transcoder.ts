@@ -68,10 +68,10 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
   const fail = (res: AnyResponse, err: unknown, requestId: string) => {
     const { status, body, headers } = errorResponse(err, requestId);
     // A contract error (503 UNAVAILABLE included) is one short line; only an unexpected error carries its stack.
-    if (!(err instanceof ConnectError)) logger.error({ error: loggableError(err), status }, "REST request failed");
-    else if (status < 500) logger.debug({ status, code: body.code }, "REST request refused");
+    if (!(err instanceof ConnectError)) logger.error({ request_id: requestId, error: loggableError(err), status }, "REST request failed");
+    else if (status < 500) logger.debug({ request_id: requestId, status, code: body.code }, "REST request refused");
     // INTERNAL from the call itself was logged, once, by the error boundary among the interceptors.
-    else if (body.code !== "INTERNAL") logger.warn({ status, code: body.code, message: body.message }, "REST request failed");
+    else if (body.code !== "INTERNAL") logger.warn({ request_id: requestId, status, code: body.code, message: body.message }, "REST request failed");
     send(res, status, body, headers, requestId);
   };
 
