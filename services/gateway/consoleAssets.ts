@@ -67,6 +67,8 @@ export function consoleHandler(logger: Logger, dir = fileURLToPath(new URL("../.
   const assets = loadAssets(dir, logger);
   return (req: AnyRequest, res: AnyResponse): boolean => {
     const url = req.url ?? "";
+    // Every gateway request passes here first: the API's are turned away before any splitting.
+    if (!url.startsWith(consolePath)) return false;
     const pathname = url.split("?")[0]!;
     if (pathname !== consolePath && !pathname.startsWith(`${consolePath}/`)) return false;
     if (req.method !== "GET" && req.method !== "HEAD") return false;
