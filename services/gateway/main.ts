@@ -1,4 +1,5 @@
 // Gateway process: the public edge (REST, Connect, gRPC, gRPC-Web).
+import "../shared/tickShape.js";
 import { GatewayService } from "../../gen/onering/v1/gateway_pb.js";
 import { KeyService } from "../../gen/onering/v1/key_pb.js";
 import { MetricsService } from "../../gen/onering/v1/metrics_pb.js";

@@ -1,4 +1,5 @@
 // KeyService process: API keys, verification and rate-limit counters.
+import "../shared/tickShape.js";
 import { KeyService } from "../../gen/onering/v1/key_pb.js";
 import { loadConfig, requireDatabaseUrl } from "../shared/config.js";
 import { openStorage } from "../shared/database.js";

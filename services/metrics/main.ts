@@ -1,4 +1,5 @@
 // MetricsService process: rollups of usage and delivery outcomes, alerts.
+import "../shared/tickShape.js";
 import { KeyService } from "../../gen/onering/v1/key_pb.js";
 import { MetricsService } from "../../gen/onering/v1/metrics_pb.js";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";

@@ -1,5 +1,6 @@
 // WebhookService process, or with `--role worker` the delivery worker, which
 // works straight on the same schema (no RPC per attempt).
+import "../shared/tickShape.js";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { parseArgs } from "node:util";
 import { WebhookService } from "../../gen/onering/v1/webhook_pb.js";
