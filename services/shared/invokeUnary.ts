@@ -50,8 +50,7 @@ export interface InvokeResult<O extends DescMessage> {
 /**
  * The call's result, synchronously when nothing had to be awaited: no
  * interceptors and an implementation that answered at once (the gateway's
- * REST GetMe). A REST call that settles no promise costs no microtask and none
- * of AsyncLocalStorage's per-promise bookkeeping.
+ * REST GetMe), so a REST call can end without settling a single promise.
  */
 export function invokeUnary<I extends DescMessage, O extends DescMessage>(
   method: DescMethodUnary<I, O>,

@@ -125,7 +125,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // Every response carries the request id; the header is rewritten so that
   // interceptors and handlers further in read the accepted id, not the raw one.
   const handler = (req: AnyRequest, res: AnyResponse) => {
-    if (req.httpVersionMajor === 1) drain.addResponse(req.socket as net.Socket, res as http.ServerResponse);
+    if (req.httpVersionMajor === 1) drain.addResponse(res as http.ServerResponse);
     req.headers[requestIdHeader] = acceptRequestId(req.headers[requestIdHeader]);
     traced(req, res);
   };
