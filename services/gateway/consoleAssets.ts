@@ -65,14 +65,14 @@ function loadAssets(dir: string, logger: Logger): Map<string, Asset> {
 /** The console's handler for serve()'s httpHandler chain; false for any other path. */
 export function consoleHandler(logger: Logger, dir = fileURLToPath(new URL("../../console-dist", import.meta.url))) {
   const assets = loadAssets(dir, logger);
-  return (req: AnyRequest, res: AnyResponse): boolean => {
+  return (req: AnyRequest, res: AnyResponse, accepted?: string): boolean => {
     const url = req.url ?? "";
     // Every gateway request passes here first: the API's are turned away before any splitting.
     if (!url.startsWith(consolePath)) return false;
     const pathname = url.split("?")[0]!;
     if (pathname !== consolePath && !pathname.startsWith(`${consolePath}/`)) return false;
     if (req.method !== "GET" && req.method !== "HEAD") return false;
-    const requestId = acceptRequestId(req.headers[requestIdHeader]);
+    const requestId = accepted ?? acceptRequestId(req.headers[requestIdHeader]);
     res.setHeader(requestIdHeader, requestId);
     if (pathname === consolePath) {
       res.writeHead(308, { location: `${consolePath}/${url.slice(pathname.length)}` });

@@ -65,7 +65,7 @@ processMain("gateway", async (logger) => {
     metrics,
     implementations,
     interceptors,
-    httpHandler: (req, res) => serveConsole(req, res) || rest.handle(req, res),
+    httpHandler: (req, res, requestId) => serveConsole(req, res, requestId) || rest.handle(req, res, requestId),
     // The gateway's port is public: Prometheus scrapes ONERING_METRICS_PORT, anyone else needs the admin key.
     metricsKey: config.adminKey,
     onShutdown: async () => {

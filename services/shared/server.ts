@@ -41,10 +41,10 @@ export interface ServeOptions {
   interceptors?: Interceptor[];
   /**
    * Handles a plain HTTP request before Connect sees it; returns false to pass
-   * it on. It writes X-Request-Id itself, with its other headers in one go: the
-   * accepted id is in `req.headers`.
+   * it on. It writes X-Request-Id itself, with its other headers in one go:
+   * `requestId` is the id serve() accepted (also in `req.headers`).
    */
-  httpHandler?: (req: AnyRequest, res: AnyResponse) => boolean;
+  httpHandler?: (req: AnyRequest, res: AnyResponse, requestId: string) => boolean;
   /** Whether the process can take traffic now (for /readyz and Health). */
   readiness?: () => boolean | Promise<boolean>;
   /** Stops taking work and finishes or hands back in-flight work; runs once the connections have drained. */
@@ -140,7 +140,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         return own(req, res);
       }
     }
-    if (options.httpHandler?.(req, res)) return;
+    if (options.httpHandler?.(req, res, req.headers[requestIdHeader] as string)) return;
     res.setHeader(requestIdHeader, req.headers[requestIdHeader]!);
     if (grpcUnary(req, res)) return;
     connect(req, res);

@@ -66,8 +66,9 @@ describe("the transcoder with a synchronous invoke", () => {
       maxBodyBytes: 1024,
       logger: createLogger("sync-test", "silent"),
     });
+    // As serve() does, a caller may hand over the id it accepted already.
     server = http.createServer((req, res) => {
-      rest.handle(req, res);
+      rest.handle(req, res, req.headers["x-test-handed"] === undefined ? undefined : "handed-1");
       endedInTurn.push(res.writableEnded);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -75,10 +76,10 @@ describe("the transcoder with a synchronous invoke", () => {
   });
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
-  const get = async (path: string) => {
+  const get = async (path: string, headers: Record<string, string> = {}) => {
     endedInTurn.length = 0;
-    const res = await fetch(`${base}${path}`);
-    return { status: res.status, json: (await res.json()) as Record<string, unknown>, endedInTurn: endedInTurn[0] };
+    const res = await fetch(`${base}${path}`, { headers });
+    return { status: res.status, requestId: res.headers.get("x-request-id"), json: (await res.json()) as Record<string, unknown>, endedInTurn: endedInTurn[0] };
   };
 
   it("answers a call that awaits nothing before handle() returns", async () => {
@@ -87,6 +88,12 @@ describe("the transcoder with a synchronous invoke", () => {
 
   it("answers a synchronous refusal in the contract's shape, also within the turn", async () => {
     expect(await get("/v1/admin/external/keys/key_404")).toMatchObject({ status: 404, json: { code: "NOT_FOUND", message: "no key key_404" }, endedInTurn: true });
+  });
+
+  it("writes the request id it is handed, and accepts one itself when handed none", async () => {
+    expect(await get("/v1/admin/external/keys/key_404", { "x-test-handed": "1", "x-request-id": "ignored-here" })).toMatchObject({ requestId: "handed-1", json: { request_id: "handed-1" } });
+    expect(await get("/v1/external/me", { "x-request-id": "own.id-1" })).toMatchObject({ requestId: "own.id-1" });
+    expect((await get("/v1/external/me", { "x-request-id": "bad id" })).requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("answers a call that awaits once it settles", async () => {

@@ -43,8 +43,11 @@ export interface TranscoderOptions {
 
 export interface Transcoder {
   routes: RouteTable;
-  /** Handles a request unless its path is a Connect procedure; for serve()'s httpHandler. */
-  handle(req: AnyRequest, res: AnyResponse): boolean;
+  /**
+   * Handles a request unless its path is a Connect procedure; for serve()'s
+   * httpHandler, which passes the id it accepted. Alone, it accepts one itself.
+   */
+  handle(req: AnyRequest, res: AnyResponse, requestId?: string): boolean;
 }
 
 // "/pkg.Service/Method": Connect, gRPC and gRPC-Web, never REST.
@@ -103,13 +106,12 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
     return result instanceof Promise ? result.then(answer) : answer(result);
   };
 
-  const handle = (req: AnyRequest, res: AnyResponse): boolean => {
+  const handle = (req: AnyRequest, res: AnyResponse, accepted?: string): boolean => {
     const url = req.url ?? "/";
     const queryAt = url.indexOf("?");
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     if (procedurePath.test(path)) return false;
-    // Behind serve() the header holds the id it accepted already.
-    const requestId = acceptRequestId(req.headers[requestIdHeader]);
+    const requestId = accepted ?? acceptRequestId(req.headers[requestIdHeader]);
     const method = req.method ?? "GET";
     if (openapi !== undefined && path === options.openapi?.path && method === "GET") {
       res.writeHead(200, { [requestIdHeader]: requestId, "content-type": "application/json", "content-length": Buffer.byteLength(openapi) });
