@@ -52,13 +52,14 @@ export class Passage {
   key: ApiKey | undefined = undefined;
   quota: QuotaDecision | undefined = undefined;
   caller: Caller | undefined = undefined;
-  readonly started = performance.now();
 
   constructor(
     readonly route: string,
     readonly admin: boolean,
     /** X-Canary-Mode as it stood when the call arrived. */
     readonly mode: "true" | "false",
+    /** When the call began (performance.now()), for its usage record's latency. */
+    readonly started: number,
   ) {}
 
   /** The edge's response headers: canary mode always, the rate-limit set once a quota was decided. */
@@ -96,10 +97,11 @@ export class EdgeGate {
   /**
    * Lets the call in, a plain value when nothing had to be awaited; a refusal
    * is thrown (or rejected) as a ConnectError carrying the edge's headers, already recorded.
+   * `started` is when the call began, if the caller has read the clock already.
    */
-  admit(method: DescMethod, header: Headers): Passage | Promise<Passage> {
+  admit(method: DescMethod, header: Headers, started = performance.now()): Passage | Promise<Passage> {
     const admin = this.adminMethods.has(method.name);
-    const passage = new Passage(method.name, admin, this.deps.flags.enabled("external_api_canary_only") ? "true" : "false");
+    const passage = new Passage(method.name, admin, this.deps.flags.enabled("external_api_canary_only") ? "true" : "false", started);
     try {
       const checked = admin ? this.checkAdmin(passage, header) : this.checkKey(passage, header);
       return checked instanceof Promise ? checked.catch((err: unknown) => Promise.reject(this.refused(passage, err))) : checked;

@@ -58,7 +58,7 @@ export function gatewayRestCalls({ gate, rules, metrics, logger }: RestCallDeps)
       throw err;
     };
     try {
-      const passage = gate.admit(method, init.requestHeader);
+      const passage = gate.admit(method, init.requestHeader, started);
       const result = passage instanceof Promise ? passage.then((p) => admitted(p, method, impl, input, init)) : admitted(passage, method, impl, input, init);
       return result instanceof Promise ? result.then(ended, failed) : ended(result);
     } catch (err) {
