@@ -5,11 +5,16 @@ import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { TallyCounter, TallyHistogram, type TallyCounterChild, type TallyHistogramChild } from "./tallyMetrics.js";
 
+interface RpcChild {
+  requests: TallyCounterChild;
+  duration: TallyHistogramChild;
+}
+
 export class ProcessMetrics {
   readonly registry = new Registry();
   private readonly rpcRequests: TallyCounter;
   private readonly rpcDuration: TallyHistogram;
-  private readonly children = new Map<string, { requests: TallyCounterChild; duration: TallyHistogramChild }>();
+  private readonly children = new Map<DescMethod, Map<string, RpcChild>>();
 
   constructor(processName: string) {
     this.registry.setDefaultLabels({ process: processName });
@@ -30,22 +35,25 @@ export class ProcessMetrics {
     });
   }
 
-  /** Records one finished RPC. */
-  observe(service: string, method: string, code: string, seconds: number): void {
-    const key = `${service}/${method}/${code}`;
-    let child = this.children.get(key);
-    if (!child) {
-      child = { requests: this.rpcRequests.child(service, method, code), duration: this.rpcDuration.child(service, method, code) };
-      this.children.set(key, child);
-    }
-    child.requests.inc();
-    child.duration.observe(seconds);
-  }
-
   /** Records a call of `method` that began at `started` (performance.now()) and ended now, with `error` if it failed. */
   observeCall(method: DescMethod, started: number, error?: unknown): void {
     const code = error === undefined ? "ok" : String(ConnectError.from(error).code);
-    this.observe(method.parent.typeName, method.name, code, (performance.now() - started) / 1000);
+    const child = this.childOf(method, code);
+    child.requests.inc();
+    child.duration.observe((performance.now() - started) / 1000);
+  }
+
+  // Looked up by the method's descriptor and the code, both values the call already holds, so no label string is built per call.
+  private childOf(method: DescMethod, code: string): RpcChild {
+    let byCode = this.children.get(method);
+    if (byCode === undefined) this.children.set(method, (byCode = new Map()));
+    let child = byCode.get(code);
+    if (child === undefined) {
+      const labels = [method.parent.typeName, method.name, code];
+      child = { requests: this.rpcRequests.child(...labels), duration: this.rpcDuration.child(...labels) };
+      byCode.set(code, child);
+    }
+    return child;
   }
 
   /** Interceptor that records every unary and streaming call. */

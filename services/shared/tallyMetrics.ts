@@ -14,33 +14,47 @@ interface TallyOptions {
 
 type Labels = Record<string, string>;
 
+/** One Map level per label: a lookup walks the values the caller holds and builds no string to hash. */
+type Level<Child> = Map<string, Level<Child> | Child>;
+
 abstract class Tally<Child> {
   readonly name: string;
   readonly help: string;
   private readonly labelNames: readonly string[];
-  protected readonly children = new Map<string, { labels: Labels; child: Child }>();
+  private readonly lookup: Level<Child> = new Map();
+  protected readonly children: Array<{ labels: Labels; child: Child }> = [];
 
   constructor(options: TallyOptions) {
     this.name = options.name;
     this.help = options.help;
+    // Unlabelled metrics have prom-client's own Counter and Histogram; these exist for the labelled hot path.
+    if (options.labelNames.length === 0) throw new Error(`${options.name}: a tally needs at least one label`);
     this.labelNames = options.labelNames;
     options.registry.registerMetric(this as unknown as Metric);
   }
 
-  /** The child for these label values, in labelNames' order; keep it rather than asking per call. */
+  /** The child for these label values, in labelNames' order. */
   child(...values: string[]): Child {
-    const id = values.join("\u0000");
-    let entry = this.children.get(id);
-    if (entry === undefined) {
-      if (values.length !== this.labelNames.length) throw new Error(`${this.name} takes ${this.labelNames.length} label values`);
-      entry = { labels: Object.fromEntries(this.labelNames.map((name, i) => [name, values[i]!])), child: this.createChild() };
-      this.children.set(id, entry);
+    if (values.length !== this.labelNames.length) throw new Error(`${this.name} takes ${this.labelNames.length} label values`);
+    let level = this.lookup;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(values[i]!) as Level<Child> | undefined;
+      if (next === undefined) level.set(values[i]!, (next = new Map()));
+      level = next;
     }
-    return entry.child;
+    let child = level.get(values[last]!) as Child | undefined;
+    if (child === undefined) {
+      child = this.createChild();
+      level.set(values[last]!, child);
+      this.children.push({ labels: Object.fromEntries(this.labelNames.map((name, i) => [name, values[i]!])), child });
+    }
+    return child;
   }
 
   reset(): void {
-    this.children.clear();
+    this.lookup.clear();
+    this.children.length = 0;
   }
 
   protected abstract createChild(): Child;
@@ -62,7 +76,7 @@ export class TallyCounter extends Tally<{ value: number; inc(): void }> {
 
   /** What prom-client asks of a metric when it scrapes. */
   async get() {
-    const values = [...this.children.values()].map(({ labels, child }) => ({ labels, value: child.value }));
+    const values = this.children.map(({ labels, child }) => ({ labels, value: child.value }));
     return { name: this.name, help: this.help, type: "counter", aggregator: "sum", values };
   }
 }
@@ -100,7 +114,7 @@ export class TallyHistogram extends Tally<TallyHistogramChild & { counts: Float6
   }
 
   async get() {
-    const values = [...this.children.values()].flatMap(({ labels, child }) => {
+    const values = this.children.flatMap(({ labels, child }) => {
       const lines: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
       let cumulative = 0;
       this.buckets.forEach((le, i) => {

@@ -44,3 +44,20 @@ it("refuses a child with the wrong number of label values", () => {
   const counter = new TallyCounter({ name: "c_total", help: "a counter", labelNames: ["a", "b"], registry: new Registry() });
   expect(() => counter.child("only-one")).toThrow(/2 label values/);
 });
+
+it("keeps one child per set of label values, however the values could run together", async () => {
+  const registry = new Registry();
+  const counter = new TallyCounter({ name: "pairs_total", help: "pairs", labelNames: ["a", "b"], registry });
+  expect(counter.child("x", "y")).toBe(counter.child("x", "y"));
+  counter.child("x", "y").inc();
+  counter.child("x\u0000y", "").inc();
+  counter.child("", "x\u0000y").inc();
+  counter.child("x", "y").inc();
+  expect(() => counter.child("x")).toThrow(/takes 2 label values/);
+  const { values } = await counter.get();
+  expect(values).toEqual([
+    { labels: { a: "x", b: "y" }, value: 2 },
+    { labels: { a: "x\u0000y", b: "" }, value: 1 },
+    { labels: { a: "", b: "x\u0000y" }, value: 1 },
+  ]);
+});
