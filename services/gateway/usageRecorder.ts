@@ -9,6 +9,7 @@ import type { UsagePublishers } from "../shared/usageStream.js";
 type RequestRecord = MessageInitShape<typeof RequestRecordSchema>;
 
 interface Sum {
+  minute: number;
   keyId: string;
   tier: string;
   route: string;
@@ -20,7 +21,10 @@ interface Sum {
 }
 
 export class UsageRecorder {
-  private sums = new Map<string, Sum>();
+  // By key, then route; a route's few sums (minute, outcome, status) are
+  // scanned. Lookups use strings the call already holds, so a steady caller's
+  // record builds no key string to hash.
+  private sums = new Map<string, Map<string, Sum[]>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -30,26 +34,31 @@ export class UsageRecorder {
 
   record(keyId: string, tier: string, route: string, outcome: string, status: number, latencyUs: number): void {
     const timeMs = Date.now();
-    const id = `${Math.floor(timeMs / 60_000)}|${keyId}|${route}|${outcome}|${status}`;
-    const sum = this.sums.get(id);
-    if (sum === undefined) {
-      this.sums.set(id, { keyId, tier, route, outcome, status, timeMs, count: 1, latencyUs });
-      this.timer ??= setTimeout(() => this.flush(), this.flushIntervalMs);
-      return;
+    const minute = Math.floor(timeMs / 60_000);
+    let byRoute = this.sums.get(keyId);
+    if (byRoute === undefined) this.sums.set(keyId, (byRoute = new Map()));
+    let sums = byRoute.get(route);
+    if (sums === undefined) byRoute.set(route, (sums = []));
+    for (const sum of sums) {
+      if (sum.minute === minute && sum.outcome === outcome && sum.status === status) {
+        sum.count++;
+        sum.latencyUs += latencyUs;
+        return;
+      }
     }
-    sum.count++;
-    sum.latencyUs += latencyUs;
+    sums.push({ minute, keyId, tier, route, outcome, status, timeMs, count: 1, latencyUs });
+    this.timer ??= setTimeout(() => this.flush(), this.flushIntervalMs);
   }
 
   /** Hands what was added up to the publisher, which batches it onto JetStream. */
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const sum of this.sums.values()) this.publisher.record(toRecord(sum));
+    for (const byRoute of this.sums.values()) for (const sums of byRoute.values()) for (const sum of sums) this.publisher.record(toRecord(sum));
     this.sums = new Map();
   }
 }
 
-function toRecord(sum: Sum): RequestRecord {
-  return { ...sum, latencyUs: BigInt(Math.round(sum.latencyUs)), timeMs: BigInt(sum.timeMs) };
+function toRecord({ keyId, tier, route, outcome, status, timeMs, count, latencyUs }: Sum): RequestRecord {
+  return { keyId, tier, route, outcome, status, count, latencyUs: BigInt(Math.round(latencyUs)), timeMs: BigInt(timeMs) };
 }

@@ -1,7 +1,7 @@
 // The gateway adds up usage records of alike requests between flushes; the
 // counts and latencies it hands on must still add up to every request.
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import type { RequestRecordSchema } from "../../gen/onering/v1/usage_pb.js";
 import type { UsagePublishers } from "../../services/shared/usageStream.js";
 import { UsageRecorder } from "../../services/gateway/usageRecorder.js";
@@ -36,4 +36,25 @@ it("starts afresh after a flush, so nothing is handed on twice", () => {
   usage.record("key_b", "free", "GetMe", "ok", 200, 1);
   usage.flush();
   expect(sent.map((r) => r.count)).toEqual([1, 1]);
+});
+
+it("keeps each minute's requests in a record of their own", () => {
+  vi.useFakeTimers({ now: Date.UTC(2026, 11, 6, 12, 0, 59, 900), toFake: ["Date"] });
+  try {
+    const { sent, usage } = recorder();
+    usage.record("key_c", "pro", "GetMe", "ok", 200, 1);
+    usage.record("key_c", "pro", "ListWebhooks", "ok", 200, 1);
+    vi.setSystemTime(Date.UTC(2026, 11, 6, 12, 1, 0, 100));
+    usage.record("key_c", "pro", "GetMe", "ok", 200, 1);
+    usage.record("key_c", "pro", "GetMe", "ok", 200, 1);
+    usage.flush();
+    const getMe = sent.filter((r) => r.route === "GetMe").map((r) => [Number(r.timeMs) - (Number(r.timeMs) % 60_000), r.count]);
+    expect(getMe).toEqual([
+      [Date.UTC(2026, 11, 6, 12, 0), 1],
+      [Date.UTC(2026, 11, 6, 12, 1), 2],
+    ]);
+    expect(sent.filter((r) => r.route === "ListWebhooks").map((r) => r.count)).toEqual([1]);
+  } finally {
+    vi.useRealTimers();
+  }
 });
