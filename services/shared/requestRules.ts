@@ -4,7 +4,7 @@
 // meet one set of rules and get every violation at once, in the contract's
 // `violations` shape. What rules cannot say (SSRF, JSON depth and size) stays
 // in the handlers.
-import type { DescMethod, Message } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, Message } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import type { Interceptor } from "@connectrpc/connect";
 import { createValidator, type Violation as RuleViolation } from "@bufbuild/protovalidate";
@@ -14,11 +14,17 @@ function toViolation(v: RuleViolation): Violation {
   return { field: pathToString(v.field), description: v.message };
 }
 
+// Rules live on fields and in message options: a request without either (GetMe's) has none to check.
+function cannotHaveRules(desc: DescMessage): boolean {
+  return desc.fields.length === 0 && desc.proto.options === undefined;
+}
+
 export class RequestRules {
   private readonly validator = createValidator();
 
   /** Throws INVALID_ARGUMENT with every violation of `message`, the request of `method`. */
   check(method: DescMethod, message: Message): void {
+    if (cannotHaveRules(method.input)) return;
     const result = this.validator.validate(method.input, message);
     if (result.kind === "invalid") throw invalidArgument(result.violations.map(toViolation));
     // A rule that does not compile is a bug in the protos: the error boundary logs it as INTERNAL.
