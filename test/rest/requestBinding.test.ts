@@ -21,7 +21,7 @@ const colors = ["COLOR_UNSPECIFIED", "COLOR_RED", "COLOR_GREEN"];
 function bind(method: string, path: string, query = "", body?: JsonValue) {
   const match = table.match(method, path);
   if (!match.route) throw new Error(`no route for ${method} ${path}`);
-  return requestMessage(match.route, match.variables, new URLSearchParams(query), body);
+  return requestMessage(match.route, match.variables, query, body);
 }
 
 function violations(fn: () => unknown) {

@@ -3,7 +3,7 @@
 // path variables, then query parameters for the fields still unbound. Every
 // value goes through the proto3 JSON mapping, so "12", "true", enum names and
 // RFC 3339 times are read exactly as in a JSON body.
-import { fromJson, ScalarType, type DescField, type DescMessage, type JsonObject, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromJson, ScalarType, type DescField, type DescMessage, type JsonObject, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { invalidArgument, type Violation } from "../errors.js";
 import { jsonDepthViolations } from "../jsonDepth.js";
 import { findField, isTextual, resolveFieldPath } from "./fieldPath.js";
@@ -13,10 +13,12 @@ import type { Route } from "./routeTable.js";
 export function requestMessage(
   route: Route,
   variables: Array<[string[], string]>,
-  query: URLSearchParams,
+  query: string,
   body: JsonValue | undefined,
 ): MessageShape<DescMessage> {
   const input = route.method.input;
+  // A bare GET (no body, path variables or query) reads nothing: its message is the empty one.
+  if (body === undefined && variables.length === 0 && query === "") return create(input);
   const violations: Violation[] = [];
   let root: JsonObject = {};
   if (route.body === "*" && body !== undefined) {
@@ -30,9 +32,9 @@ export function requestMessage(
     set(root, resolveFieldPath(input, fieldPath) as DescField[], [value]);
   }
 
-  const keys = new Set(query.keys());
-  for (const key of keys) {
-    const values = query.getAll(key);
+  const params = new URLSearchParams(query);
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
     const reason = queryProblem(route, key, values.length);
     if (typeof reason === "string") violations.push({ field: key, description: reason });
     else set(root, reason, values);

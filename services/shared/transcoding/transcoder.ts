@@ -85,7 +85,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
   };
 
   const call = (req: AnyRequest, res: AnyResponse, requestId: string, route: Route, variables: Array<[string[], string]>, query: string, body: JsonValue | undefined): void | Promise<void> => {
-    const input = requestMessage(route, variables, new URLSearchParams(query), body);
+    const input = requestMessage(route, variables, query, body);
     const impl = handlers.get(route);
     if (impl === undefined) {
       throw new ConnectError(`${route.method.parent.typeName}.${route.method.name} is not implemented`, Code.Unimplemented);
