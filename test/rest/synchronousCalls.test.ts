@@ -1,6 +1,8 @@
 // A REST call that awaits nothing (the gateway's GetMe with a cached key) is
 // answered within the turn that read its request: no promise is settled on
 // the way, so no microtask and none of AsyncLocalStorage's per-promise work.
+// Its head is written before handle() returns; its bytes leave right after
+// the turn, together with the turn's other responses (endTogether.ts).
 // Calls that do await are answered when they settle, in the same shape.
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import http from "node:http";
@@ -54,7 +56,8 @@ describe("invokeUnary without interceptors", () => {
 });
 
 describe("the transcoder with a synchronous invoke", () => {
-  // Whether each response had ended by the time handle() returned.
+  // Whether each response had its head written by the time handle() returned, and whether it had ended then.
+  const answeredInTurn: boolean[] = [];
   const endedInTurn: boolean[] = [];
   let server: http.Server;
   let base: string;
@@ -69,6 +72,7 @@ describe("the transcoder with a synchronous invoke", () => {
     // As serve() does, a caller may hand over the id it accepted already.
     server = http.createServer((req, res) => {
       rest.handle(req, res, req.headers["x-test-handed"] === undefined ? undefined : "handed-1");
+      answeredInTurn.push(res.headersSent);
       endedInTurn.push(res.writableEnded);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -77,17 +81,19 @@ describe("the transcoder with a synchronous invoke", () => {
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
   const get = async (path: string, headers: Record<string, string> = {}) => {
+    answeredInTurn.length = 0;
     endedInTurn.length = 0;
     const res = await fetch(`${base}${path}`, { headers });
-    return { status: res.status, requestId: res.headers.get("x-request-id"), json: (await res.json()) as Record<string, unknown>, endedInTurn: endedInTurn[0] };
+    const json = (await res.json()) as Record<string, unknown>;
+    return { status: res.status, requestId: res.headers.get("x-request-id"), json, answeredInTurn: answeredInTurn[0], endedInTurn: endedInTurn[0] };
   };
 
-  it("answers a call that awaits nothing before handle() returns", async () => {
-    expect(await get("/v1/external/me")).toMatchObject({ status: 200, json: { id: "key_1", tier: "pro" }, endedInTurn: true });
+  it("answers a call that awaits nothing before handle() returns, and ends it after the turn", async () => {
+    expect(await get("/v1/external/me")).toMatchObject({ status: 200, json: { id: "key_1", tier: "pro" }, answeredInTurn: true, endedInTurn: false });
   });
 
   it("answers a synchronous refusal in the contract's shape, also within the turn", async () => {
-    expect(await get("/v1/admin/external/keys/key_404")).toMatchObject({ status: 404, json: { code: "NOT_FOUND", message: "no key key_404" }, endedInTurn: true });
+    expect(await get("/v1/admin/external/keys/key_404")).toMatchObject({ status: 404, json: { code: "NOT_FOUND", message: "no key key_404" }, answeredInTurn: true });
   });
 
   it("writes the request id it is handed, and accepts one itself when handed none", async () => {
@@ -97,6 +103,6 @@ describe("the transcoder with a synchronous invoke", () => {
   });
 
   it("answers a call that awaits once it settles", async () => {
-    expect(await get("/v1/admin/flags")).toMatchObject({ status: 200, json: { flags: [{ name: "webhooks_enabled", enabled: true }] }, endedInTurn: false });
+    expect(await get("/v1/admin/flags")).toMatchObject({ status: 200, json: { flags: [{ name: "webhooks_enabled", enabled: true }] }, answeredInTurn: false });
   });
 });

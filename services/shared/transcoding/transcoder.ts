@@ -15,6 +15,7 @@ import { loggableError } from "../loggableError.js";
 import type { Logger } from "../logger.js";
 import { acceptRequestId, requestIdHeader } from "../requestId.js";
 import type { AnyRequest, AnyResponse } from "../server.js";
+import { endTogether } from "./endTogether.js";
 import { errorResponse } from "./errorResponse.js";
 import { isJsonMediaType } from "./jsonMediaType.js";
 import { openApiDocument, type OpenApiInfo } from "./openapi.js";
@@ -181,7 +182,8 @@ const jsonOptions = { useProtoFieldName: true, alwaysEmitImplicit: true };
 const writtenHere = new Set([requestIdHeader, "content-type", "content-length"]);
 
 // All headers in one writeHead: Node then stores the list as given, where
-// setHeader before it would validate and copy each one a second time.
+// setHeader before it would validate and copy each one a second time. The
+// head is stored at once (headersSent), the bytes leave with the turn's others.
 function send(res: AnyResponse, status: number, body: unknown, headers: Headers, requestId: string): void {
   if (res.headersSent) return;
   const payload = JSON.stringify(body);
@@ -193,5 +195,5 @@ function send(res: AnyResponse, status: number, body: unknown, headers: Headers,
     });
   // Node's HTTP/2 compatibility response takes the same flat list; only its typings do not say so.
   (res as http.ServerResponse).writeHead(status, head);
-  res.end(payload);
+  endTogether(res, payload);
 }
