@@ -9,10 +9,13 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 
 const setCookie = "set-cookie";
+const none: ReadonlyMap<string, string> = new Map();
 
 export class HeaderMap implements Headers {
-  private readonly byName = new Map<string, string>();
-  private cookies: string[] = [];
+  // Created on the first write: a call's trailers, and often its request
+  // headers, are never written, and two Maps per call were a tenth of what a REST call allocated.
+  private byName: Map<string, string> | undefined;
+  private cookies: string[] | undefined;
   /** Request headers not copied yet: most calls only read one or two of them. */
   private incoming: IncomingHttpHeaders | undefined;
 
@@ -40,18 +43,19 @@ export class HeaderMap implements Headers {
     this.own();
     const key = name.toLowerCase();
     if (key === setCookie) {
-      this.cookies.push(value);
+      (this.cookies ??= []).push(value);
       return;
     }
-    const existing = this.byName.get(key);
-    this.byName.set(key, existing === undefined ? value : `${existing}, ${value}`);
+    const byName = (this.byName ??= new Map());
+    const existing = byName.get(key);
+    byName.set(key, existing === undefined ? value : `${existing}, ${value}`);
   }
 
   set(name: string, value: string): void {
     this.own();
     const key = name.toLowerCase();
     if (key === setCookie) this.cookies = [value];
-    else this.byName.set(key, value);
+    else (this.byName ??= new Map()).set(key, value);
   }
 
   get(name: string): string | null {
@@ -60,39 +64,41 @@ export class HeaderMap implements Headers {
       const value = key.startsWith(":") ? undefined : this.incoming[key];
       return value === undefined ? null : typeof value === "string" ? value : value.join(", ");
     }
-    if (key === setCookie) return this.cookies.length > 0 ? this.cookies.join(", ") : null;
-    return this.byName.get(key) ?? null;
+    if (key === setCookie) return this.cookies?.length ? this.cookies.join(", ") : null;
+    return this.byName?.get(key) ?? null;
   }
 
   has(name: string): boolean {
     if (this.incoming !== undefined) return this.get(name) !== null;
     const key = name.toLowerCase();
-    return key === setCookie ? this.cookies.length > 0 : this.byName.has(key);
+    return key === setCookie ? (this.cookies?.length ?? 0) > 0 : (this.byName?.has(key) ?? false);
   }
 
   delete(name: string): void {
     this.own();
     const key = name.toLowerCase();
-    if (key === setCookie) this.cookies = [];
-    else this.byName.delete(key);
+    if (key === setCookie) this.cookies = undefined;
+    else this.byName?.delete(key);
   }
 
   getSetCookie(): string[] {
     this.own();
-    return [...this.cookies];
+    return [...(this.cookies ?? [])];
   }
 
   forEach(callback: (value: string, name: string, parent: Headers) => void, thisArg?: unknown): void {
+    // Most calls' trailers: nothing to sort or visit.
+    if (this.incoming === undefined && !this.byName?.size && !this.cookies?.length) return;
     for (const name of this.sortedNames()) {
-      if (name === setCookie) for (const cookie of this.cookies) callback.call(thisArg, cookie, name, this);
-      else callback.call(thisArg, this.byName.get(name)!, name, this);
+      if (name === setCookie) for (const cookie of this.cookies!) callback.call(thisArg, cookie, name, this);
+      else callback.call(thisArg, this.byName!.get(name)!, name, this);
     }
   }
 
   *entries(): IterableIterator<[string, string]> {
     for (const name of this.sortedNames()) {
-      if (name === setCookie) for (const cookie of this.cookies) yield [name, cookie];
-      else yield [name, this.byName.get(name)!];
+      if (name === setCookie) for (const cookie of this.cookies!) yield [name, cookie];
+      else yield [name, this.byName!.get(name)!];
     }
   }
 
@@ -111,14 +117,14 @@ export class HeaderMap implements Headers {
   /** Pushes each header's name and value onto `list` in insertion order (writeHead's flat form), leaving out names in `skip`. */
   pushTo(list: string[], skip: ReadonlySet<string>): void {
     this.own();
-    for (const [name, value] of this.byName) if (!skip.has(name)) list.push(name, value);
-    if (!skip.has(setCookie)) for (const cookie of this.cookies) list.push(setCookie, cookie);
+    for (const [name, value] of this.byName ?? none) if (!skip.has(name)) list.push(name, value);
+    if (this.cookies !== undefined && !skip.has(setCookie)) for (const cookie of this.cookies) list.push(setCookie, cookie);
   }
 
   private sortedNames(): string[] {
     this.own();
-    const names = [...this.byName.keys()];
-    if (this.cookies.length > 0) names.push(setCookie);
+    const names = [...(this.byName ?? none).keys()];
+    if (this.cookies?.length) names.push(setCookie);
     return names.sort();
   }
 }

@@ -34,6 +34,26 @@ describe("HeaderMap", () => {
     expect(observe(new HeaderMap())).toEqual(observe(new Headers()));
   });
 
+  it("answers as Headers when nothing was written, or only removed again", () => {
+    const empty = (h: Headers) => {
+      const seen: string[] = [];
+      h.forEach((_, name) => seen.push(name));
+      return { seen, entries: [...h], cookies: h.getSetCookie(), cookie: h.get("set-cookie"), has: h.has("set-cookie"), vary: h.get("vary") };
+    };
+    const emptied = (h: Headers) => {
+      h.append("set-cookie", "a=1");
+      h.set("vary", "accept");
+      h.delete("Set-Cookie");
+      h.delete("vary");
+      return empty(h);
+    };
+    expect(empty(new HeaderMap())).toEqual(empty(new Headers()));
+    expect(emptied(new HeaderMap())).toEqual(emptied(new Headers()));
+    const list: string[] = [];
+    new HeaderMap().pushTo(list, new Set());
+    expect(list).toEqual([]);
+  });
+
   it("takes Node's parsed request headers, joining repeats and leaving out HTTP/2 pseudo-headers", () => {
     const h = HeaderMap.fromIncoming({ ":path": "/v1/external/me", authorization: "Bearer k", "set-cookie": ["a=1", "b=2"], "x-forwarded-for": "1.1.1.1, 2.2.2.2", "x-empty": undefined });
     expect([...h]).toEqual([
