@@ -28,41 +28,53 @@ type Result = InvokeResult<DescMessage>;
 
 // The transcoder in front of the gateway serves GatewayService alone, so every call passes the gate.
 export function gatewayRestCalls({ gate, rules, metrics, logger }: RestCallDeps): UnaryInvoke {
+  // Defined once, not per call: a call that awaits nothing allocates no closure here.
+  const passed = (passage: Passage, result: Result) => {
+    gate.passed(passage, result.header);
+    return result;
+  };
+  const failed = (passage: Passage, method: DescMethodUnary, init: InvokeInit, err: unknown): never => {
+    throw gate.failed(passage, contractError(err, logger, method.name, init.requestHeader));
+  };
+  const ended = (method: DescMethodUnary, started: number, result: Result) => {
+    metrics.observeCall(method, started);
+    return result;
+  };
+  const endedBadly = (method: DescMethodUnary, started: number, err: unknown): never => {
+    metrics.observeCall(method, started, err);
+    throw err;
+  };
+
   // Inside the gate: the rules and the implementation, failures in the contract's shape with the edge's headers.
   const admitted = (passage: Passage, method: DescMethodUnary, impl: UnaryImpl<DescMessage, DescMessage>, input: MessageShape<DescMessage>, init: InvokeInit): Result | Promise<Result> => {
-    const passed = (result: Result) => {
-      gate.passed(passage, result.header);
-      return result;
-    };
-    const failed = (err: unknown): never => {
-      throw gate.failed(passage, contractError(err, logger, method.name, init.requestHeader));
-    };
     init.contextValues?.set(callerKey, passage.caller);
     try {
       rules.check(method, input);
       const result = invokeUnary(method, impl, [], input, init);
-      return result instanceof Promise ? result.then(passed, failed) : passed(result);
+      return result instanceof Promise
+        ? result.then(
+            (r) => passed(passage, r),
+            (err: unknown) => failed(passage, method, init, err),
+          )
+        : passed(passage, result);
     } catch (err) {
-      return failed(err);
+      return failed(passage, method, init, err);
     }
   };
 
   return (method, impl, input, init) => {
     const started = performance.now();
-    const ended = (result: Result) => {
-      metrics.observeCall(method, started);
-      return result;
-    };
-    const failed = (err: unknown): never => {
-      metrics.observeCall(method, started, err);
-      throw err;
-    };
     try {
       const passage = gate.admit(method, init.requestHeader, started);
       const result = passage instanceof Promise ? passage.then((p) => admitted(p, method, impl, input, init)) : admitted(passage, method, impl, input, init);
-      return result instanceof Promise ? result.then(ended, failed) : ended(result);
+      return result instanceof Promise
+        ? result.then(
+            (r) => ended(method, started, r),
+            (err: unknown) => endedBadly(method, started, err),
+          )
+        : ended(method, started, result);
     } catch (err) {
-      return failed(err);
+      return endedBadly(method, started, err);
     }
   };
 }

@@ -100,11 +100,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
       onAbortable: (abort) => onClientGone(res, () => abort(meshError("UNAVAILABLE", "the client went away"))),
       contextValues: createContextValues(),
     });
-    const answer = ({ message, header, trailer }: InvokeResult<DescMessage>) => {
-      const json = toJson(method.output, message, jsonOptions) as JsonObject;
-      send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, withTrailers(header, trailer), requestId);
-    };
-    return result instanceof Promise ? result.then(answer) : answer(result);
+    return result instanceof Promise ? result.then((r) => answer(res, requestId, route, r)) : answer(res, requestId, route, result);
   };
 
   const handle = (req: AnyRequest, res: AnyResponse, accepted?: string): boolean => {
@@ -140,6 +136,11 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
   };
 
   return { routes, handle };
+}
+
+function answer(res: AnyResponse, requestId: string, route: Route, { message, header, trailer }: InvokeResult<DescMessage>): void {
+  const json = toJson(route.method.output, message, jsonOptions) as JsonObject;
+  send(res, 200, route.responseBodyField ? (json[route.responseBodyField.name] ?? null) : json, withTrailers(header, trailer), requestId);
 }
 
 async function readBody(req: AnyRequest, limit: number): Promise<string> {
