@@ -41,15 +41,18 @@ export interface Gateway {
 // staleness should a notice be missed while NATS reconnects.
 const verificationTtlMs = 30_000;
 const maxCachedSecrets = 100_000;
-// Large enough that a busy key leases a few times a second, not hundreds; the
-// half-window rule in QuotaLeases keeps limits exact whatever the size.
-const maxLease = 1000;
+// A new or quiet key leases this many ahead; a busy one about a second of its
+// demand, so it leases about twice a second, not dozens of times (each lease is
+// a KeyService transaction). The half-window rule in QuotaLeases keeps limits
+// exact whatever the size.
+const baseLease = 1000;
+const leaseAheadMs = 1000;
 const idleReleaseMs = 1000;
 const exhaustedRecheckMs = 1000;
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const verifier = new KeyVerifier(deps.clients.key, { ttlMs: verificationTtlMs, maxEntries: maxCachedSecrets });
-  const quotas = new QuotaLeases(deps.clients.key, { maxLease, idleReleaseMs, exhaustedRecheckMs, logger: deps.logger });
+  const quotas = new QuotaLeases(deps.clients.key, { baseLease, leaseAheadMs, idleReleaseMs, exhaustedRecheckMs, logger: deps.logger });
   const records = deps.usage && new UsageRecorder(deps.usage);
   const gate = new EdgeGate({ adminKey: deps.adminKey, flags: deps.flags, verifier, quotas, usage: new UsageTally(), records, registry: deps.registry });
   const keyChanged = (keyId: string) => {

@@ -4,8 +4,10 @@
 // the waiting requests as the window nears exhaustion, and idle leftovers
 // go back, so together they do not under-admit either. A steady caller's next
 // batch is leased while the current one still has tokens, so its requests
-// never wait for KeyService. Requests admitted are reported with the next
-// lease or release, so a key's usage_count counts requests served, not leased.
+// never wait for KeyService, and a busy key's batch grows to cover about a
+// second of its demand, so it leases about twice a second however busy it is.
+// Requests admitted are reported with the next lease or release, so a key's
+// usage_count counts requests served, not leased.
 import type { Client } from "@connectrpc/connect";
 import type { KeyService } from "../../gen/onering/v1/key_pb.js";
 import type { Logger } from "../shared/logger.js";
@@ -21,8 +23,10 @@ export interface QuotaDecision {
 }
 
 export interface QuotaLeasesOptions {
-  /** Largest batch leased ahead of demand. */
-  maxLease: number;
+  /** Batch leased ahead of demand while a key's demand is unknown or below it. */
+  baseLease: number;
+  /** A busy key's batch covers about this long of its demand since its last report. */
+  leaseAheadMs: number;
   /** Leased tokens unused for this long go back to KeyService. */
   idleReleaseMs: number;
   /**
@@ -53,6 +57,10 @@ interface KeyQuota {
   queue: Waiter[];
   /** Requests admitted since the last report to KeyService. */
   served: number;
+  /** When that report was made (ms). */
+  reportedAt: number;
+  /** Requests admitted per second between the last two reports; sizes the batches ahead. */
+  demand: number;
   /** The lease call in flight, if any. */
   acquiring: Promise<void> | undefined;
   releasing: boolean;
@@ -112,7 +120,7 @@ export class QuotaLeases {
   private quotaOf(keyId: string, limit: number): KeyQuota {
     let quota = this.quotas.get(keyId);
     if (!quota) {
-      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), exhaustedUntil: 0, queue: [], served: 0, acquiring: undefined, releasing: false };
+      quota = { keyId, tokens: 0, limit, serverRemaining: limit, windowStart: 0, reset: 0, lastUse: Date.now(), exhaustedUntil: 0, queue: [], served: 0, reportedAt: Date.now(), demand: 0, acquiring: undefined, releasing: false };
       this.quotas.set(keyId, quota);
     }
     return quota;
@@ -129,13 +137,15 @@ export class QuotaLeases {
   }
 
   /**
-   * Tokens leased ahead of demand: a tenth of what is left, and none once the
-   * lease would take the window below half. From there on every lease is
-   * exactly the waiting requests, so no replica sits on tokens that another,
-   * refusing, replica could have used.
+   * Tokens leased ahead of demand: the base batch, or what the key's demand
+   * would use in leaseAheadMs if more, but never over a tenth of what is left,
+   * and none once the lease would take the window below half. From there on
+   * every lease is exactly the waiting requests, so no replica sits on tokens
+   * that another, refusing, replica could have used.
    */
   private prefetch(quota: KeyQuota, waiting: number): number {
-    const batch = Math.min(this.options.maxLease, Math.floor(quota.serverRemaining / 10));
+    const wanted = Math.max(this.options.baseLease, Math.ceil((quota.demand * this.options.leaseAheadMs) / 1000));
+    const batch = Math.min(wanted, Math.floor(quota.serverRemaining / 10));
     return quota.serverRemaining - waiting - batch >= quota.limit / 2 ? batch : 0;
   }
 
@@ -159,8 +169,7 @@ export class QuotaLeases {
   }
 
   private acquire(quota: KeyQuota, waiters: Waiter[], tokens: number): void {
-    const served = quota.served;
-    quota.served = 0;
+    const served = this.report(quota);
     quota.acquiring = this.keys
       .acquireQuota({ keyId: quota.keyId, tokens: BigInt(tokens), served: BigInt(served) })
       .then(
@@ -197,13 +206,23 @@ export class QuotaLeases {
     }
   }
 
+  /** Takes the requests served since the last report, for the call about to carry them, and measures the key's demand by them. */
+  private report(quota: KeyQuota): number {
+    const now = Date.now();
+    const served = quota.served;
+    if (now > quota.reportedAt) quota.demand = (served * 1000) / (now - quota.reportedAt);
+    quota.reportedAt = now;
+    quota.served = 0;
+    return served;
+  }
+
   private async release(quota: KeyQuota): Promise<void> {
-    const { windowStart, served } = quota;
+    const { windowStart } = quota;
     // Tokens of an ended window are worth nothing; what was served still counts.
     const tokens = quota.reset > nowSeconds() ? Math.max(quota.tokens, 0) : 0;
-    if ((tokens === 0 && served === 0) || quota.releasing) return;
+    if ((tokens === 0 && quota.served === 0) || quota.releasing) return;
     quota.tokens -= tokens;
-    quota.served = 0;
+    const served = this.report(quota);
     quota.releasing = true;
     try {
       const res = await this.keys.releaseQuota({ keyId: quota.keyId, windowStart: BigInt(windowStart), tokens: BigInt(tokens), served: BigInt(served) });

@@ -33,7 +33,7 @@ function fakeKeyService(limit: number) {
 it("admits exactly the limit across three gateways under concurrent demand, then hands leftovers back", async () => {
   const service = fakeKeyService(1000);
   const logger = createLogger("quota-test");
-  const gateways = [0, 1, 2].map(() => new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 50, exhaustedRecheckMs: 0, logger }));
+  const gateways = [0, 1, 2].map(() => new QuotaLeases(service.client, { baseLease: 100, leaseAheadMs: 1000, idleReleaseMs: 50, exhaustedRecheckMs: 0, logger }));
   const decisions = await Promise.all(Array.from({ length: 1500 }, (_, i) => gateways[i % 3]!.take("key_a", 1000)));
   expect(decisions.filter((d) => d.admitted)).toHaveLength(1000);
   expect(decisions.filter((d) => !d.admitted).every((d) => d.remaining === 0)).toBe(true);
@@ -44,7 +44,7 @@ it("admits exactly the limit across three gateways under concurrent demand, then
 
 it("reports requests served, not tokens leased, and an idle key's last ones too", async () => {
   const service = fakeKeyService(1000);
-  const leases = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 50, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
+  const leases = new QuotaLeases(service.client, { baseLease: 100, leaseAheadMs: 1000, idleReleaseMs: 50, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
   for (let i = 0; i < 3; i++) expect((await leases.take("key_s", 1000)).admitted).toBe(true);
   expect(service.used()).toBeGreaterThan(3);
   expect(service.served()).toBeLessThanOrEqual(3);
@@ -55,31 +55,63 @@ it("reports requests served, not tokens leased, and an idle key's last ones too"
 
 it("returns unused leases on close, so only admitted requests count", async () => {
   const service = fakeKeyService(100);
-  const gateway = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 60_000, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
+  const gateway = new QuotaLeases(service.client, { baseLease: 100, leaseAheadMs: 1000, idleReleaseMs: 60_000, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
   for (let i = 0; i < 3; i++) expect((await gateway.take("key_b", 100)).admitted).toBe(true);
   expect(service.used()).toBeGreaterThan(3);
   await gateway.close();
   expect(service.used()).toBe(3);
 });
 
-it("leases the next batch while the current one lasts, so a steady caller never waits for KeyService", async () => {
+it("leases the next batch while the current one lasts, so a steady caller, once its pace is known, never waits for KeyService", async () => {
   const service = fakeKeyService(1_000_000);
-  const requested: bigint[] = [];
-  const acquireQuota = service.client.acquireQuota.bind(service.client);
-  service.client.acquireQuota = ((req: { tokens: bigint }) => (requested.push(req.tokens), acquireQuota(req as never))) as typeof acquireQuota;
-  const gateway = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 60_000, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
+  const gateway = new QuotaLeases(service.client, { baseLease: 100, leaseAheadMs: 1000, idleReleaseMs: 60_000, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
   expect((await gateway.take("key_c", 1_000_000)).admitted).toBe(true);
-  for (let round = 0; round < 5; round++) {
-    const decisions = await Promise.all(Array.from({ length: 60 }, () => gateway.take("key_c", 1_000_000)));
-    expect(decisions.every((d) => d.admitted)).toBe(true);
+  for (let round = 0; round < 8; round++) {
+    const decisions = Array.from({ length: 60 }, () => gateway.take("key_c", 1_000_000));
+    // The base batch is smaller than a burst; from the third lease on, batches follow the pace and
+    // every decision comes at once from leased tokens: a plain value, never a promise waiting on KeyService.
+    if (round >= 3) expect(decisions.filter((d) => d instanceof Promise)).toHaveLength(0);
+    expect((await Promise.all(decisions)).every((d) => d.admitted)).toBe(true);
     // A steady caller's pace: the fake answers within 3 ms.
     await new Promise((r) => setTimeout(r, 10));
   }
-  // The first lease carried the waiting request; every later one was ahead of demand (the batch alone).
-  expect(requested[0]).toBe(101n);
-  expect(requested.length).toBeGreaterThan(1);
-  expect(requested.slice(1).every((tokens) => tokens === 100n)).toBe(true);
   await gateway.close();
+});
+
+it("sizes a busy key's batches to its demand, within a tenth of what is left, and a quiet key's to the base", async () => {
+  const service = fakeKeyService(1_000_000);
+  const requested: number[] = [];
+  const acquireQuota = service.client.acquireQuota.bind(service.client);
+  service.client.acquireQuota = ((req: { tokens: bigint }) => (requested.push(Number(req.tokens)), acquireQuota(req as never))) as typeof acquireQuota;
+  const gateway = new QuotaLeases(service.client, { baseLease: 100, leaseAheadMs: 1000, idleReleaseMs: 60_000, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
+  // About 200 requests every 10 ms: some 20,000 a second at first.
+  const started = Date.now();
+  let served = 0;
+  while (requested.length < 4) {
+    served += (await Promise.all(Array.from({ length: 200 }, () => gateway.take("key_e", 1_000_000)))).length;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const demand = (served * 1000) / (Date.now() - started);
+  // The first two leases know no demand yet; the later ones cover about a second of it, capped at a tenth of what is left.
+  expect(requested.slice(0, 2).every((tokens) => tokens <= 100 + 200)).toBe(true);
+  const later = requested.slice(2);
+  expect(later.every((tokens) => tokens > 100 && tokens <= 100_000)).toBe(true);
+  expect(Math.max(...later)).toBeGreaterThan(demand / 4);
+  await gateway.close();
+
+  // Over a small limit the tenth of what is left decides, as before.
+  const small = fakeKeyService(2000);
+  const sizes: number[] = [];
+  const smallAcquire = small.client.acquireQuota.bind(small.client);
+  small.client.acquireQuota = ((req: { tokens: bigint }) => (sizes.push(Number(req.tokens)), smallAcquire(req as never))) as typeof smallAcquire;
+  const limited = new QuotaLeases(small.client, { baseLease: 100, leaseAheadMs: 1000, idleReleaseMs: 60_000, exhaustedRecheckMs: 0, logger: createLogger("quota-test") });
+  for (let i = 0; i < 5; i++) {
+    await Promise.all(Array.from({ length: 150 }, () => limited.take("key_f", 2000)));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  expect(sizes.every((tokens) => tokens <= 200 + 150)).toBe(true);
+  await limited.close();
+  expect(small.used()).toBe(750);
 });
 
 it("refuses locally for a while once the window is exhausted, so refusals do not each ask KeyService", async () => {
@@ -87,7 +119,7 @@ it("refuses locally for a while once the window is exhausted, so refusals do not
   let calls = 0;
   const acquireQuota = service.client.acquireQuota.bind(service.client);
   service.client.acquireQuota = ((req: never) => (calls++, acquireQuota(req))) as typeof acquireQuota;
-  const gateway = new QuotaLeases(service.client, { maxLease: 100, idleReleaseMs: 60_000, exhaustedRecheckMs: 60_000, logger: createLogger("quota-test") });
+  const gateway = new QuotaLeases(service.client, { baseLease: 100, leaseAheadMs: 1000, idleReleaseMs: 60_000, exhaustedRecheckMs: 60_000, logger: createLogger("quota-test") });
   const first = await Promise.all(Array.from({ length: 8 }, () => gateway.take("key_d", 5)));
   expect(first.filter((d) => d.admitted)).toHaveLength(5);
   const asked = calls;
