@@ -138,8 +138,10 @@ export function webhookHandlers(deps: WebhookHandlerDeps): ServiceImpl<typeof We
       const owner = requireOwner(ctx);
       const hook = await ownedWebhook(owner, req.id);
       const published = await events.publish({ type: "webhook.test", data: { webhook_id: hook.id, message: "This is a test event from OneRing." } }, { kind: "one", webhookId: hook.id });
-      relay.kick(published.deliveries);
+      // Read before the relay is kicked: the answer is the delivery as queued, whichever
+      // protocol asked, not whatever attempt a fast worker has already made.
       const view = await deliveries.get(published.deliveries[0]!.id);
+      relay.kick(published.deliveries);
       return create(TestWebhookResponseSchema, { delivery: toDelivery(view!) });
     },
 
